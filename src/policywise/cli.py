@@ -1,0 +1,225 @@
+"""policywise ingest | search | eval: the command line over the same engine the web service uses."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from policywise.config import ConfigError, Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """PolicyWise: answers about company policies, with citations."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = {"settings": settings}
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default VECTOR_STORE_PATH)."
+)
+@click.option("--rebuild", is_flag=True, help="Re-embed everything instead of only new or changed files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def ingest(
+    ctx: click.Context, paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, as_json: bool
+) -> None:
+    """Index policy documents (Markdown, text, HTML, PDF, DOCX) incrementally and atomically."""
+    from policywise.index.manifest import IndexMismatchError
+    from policywise.ingest.pipeline import ingest as run_ingest
+
+    settings = _settings(ctx)
+    bar = None
+
+    def progress(source: str, done: int, total: int) -> None:
+        nonlocal bar
+        if as_json:
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="Embedding", file=sys.stderr, show_pos=True)
+            bar.__enter__()
+        bar.update(1, current_item=source)
+
+    try:
+        report = run_ingest(list(paths), settings, index_root=index_dir, rebuild=rebuild, progress=progress)
+    except (IndexMismatchError, FileNotFoundError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if as_json:
+        click.echo(json.dumps(report.__dict__, indent=2))
+        return
+    click.echo(
+        f"Indexed {report.index_path} ({report.generation}): {report.files} files, "
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged; {report.chunks_embedded} chunks embedded, "
+        f"{report.chunks_total} in the index; {report.seconds:.2f}s"
+    )
+    for source, reason in report.skipped:
+        click.echo(f"  skipped {source}: {reason}")
+
+
+def _hit_json(hit: object, rank: int, full: bool = True) -> dict:
+    d = hit.to_dict()  # type: ignore[attr-defined]
+    out = {
+        "rank": rank,
+        "score": d["score"],
+        "source": d["source"],
+        "title": d["title"],
+        "section": d["section"],
+        "page": d["page"],
+        "chunk_id": d["chunk_id"],
+    }
+    if full:
+        out.update(dense_score=d["dense_score"], lexical_score=d["lexical_score"], text=d["text"])
+    return out
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default VECTOR_STORE_PATH)."
+)
+@click.option(
+    "-k", "top_k", type=click.IntRange(1, 50), default=None, help="Number of passages (default TOP_K)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (see README for the format).")
+@click.option("--batch", type=click.File("r"), help='JSONL file of {"id", "query"} lines (\'-\' for stdin).')
+@click.option(
+    "--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True
+)
+@click.pass_context
+def search(
+    ctx: click.Context,
+    query: str | None,
+    index_dir: Path | None,
+    top_k: int | None,
+    as_json: bool,
+    batch: TextIO | None,
+    mode: str,
+) -> None:
+    """Find the policy passages most relevant to QUERY."""
+    from policywise.retrieve import open_retriever
+
+    if (query is None) == (batch is None):
+        raise click.UsageError("give either a QUERY or --batch FILE")
+    retriever = _open(lambda: open_retriever(_settings(ctx), index_dir))
+    if batch is not None:
+        _search_batch(retriever, batch, top_k, mode)
+        return
+    assert query is not None
+    result = retriever.search(query, k=top_k, mode=mode)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "query": query,
+                    "covered": result.covered,
+                    "hits": [_hit_json(h, i) for i, h in enumerate(result.hits, 1)],
+                    "timings_ms": result.timings_ms,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not result.hits:
+        click.echo("No policy passage matches this question.")
+        return
+    for i, h in enumerate(result.hits, 1):
+        where = h.section + (f", page {h.page}" if h.page else "")
+        click.secho(f"{i}. {h.title}  [{h.source}]  score {h.score:.3f}", bold=True)
+        click.echo(f"   {where}")
+        snippet = " ".join(h.text.split())
+        click.echo(f"   {snippet[:300]}{'...' if len(snippet) > 300 else ''}")
+
+
+def _open(factory):  # noqa: ANN001 - internal helper turning setup errors into CLI errors
+    from policywise.index.manifest import IndexMismatchError
+    from policywise.index.store import IndexNotFoundError
+
+    try:
+        return factory()
+    except (IndexNotFoundError, IndexMismatchError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _search_batch(retriever: object, batch: TextIO, top_k: int | None, mode: str) -> None:
+    for n, line in enumerate(batch, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            query = item["query"]
+            if not isinstance(query, str) or not query.strip():
+                raise ValueError("'query' must be a non-empty string")
+        except (ValueError, KeyError, TypeError) as exc:
+            reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            click.echo(json.dumps({"id": None, "line": n, "error": f"line {n}: {reason}"}))
+            continue
+        result = retriever.search(query, k=top_k, mode=mode)  # type: ignore[attr-defined]
+        out = {
+            "id": item.get("id"),
+            "hits": [_hit_json(h, i, full=False) for i, h in enumerate(result.hits, 1)],
+        }
+        click.echo(json.dumps(out, ensure_ascii=False))
+
+
+@main.command("eval")
+@click.option("--retrieval", is_flag=True, default=True, help="Evaluate retrieval (hit@k, MRR by kind).")
+@click.option(
+    "--questions", type=click.Path(exists=True, path_type=Path), default=Path("eval/questions.jsonl")
+)
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index of the configured model.")
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Policy folder: builds temporary indexes so every model can be compared.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def eval_cmd(
+    ctx: click.Context,
+    retrieval: bool,
+    questions: Path,
+    index_dir: Path | None,
+    corpus: Path | None,
+    as_json: bool,
+) -> None:
+    """Measure retrieval quality on a question set with gold documents."""
+    from policywise.evaluation import evaluate_retrieval, format_retrieval_table
+
+    results = _open(lambda: evaluate_retrieval(_settings(ctx), questions, index_dir=index_dir, corpus=corpus))
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    else:
+        click.echo(format_retrieval_table(results))
+
+
+if __name__ == "__main__":
+    main()

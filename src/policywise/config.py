@@ -1,0 +1,135 @@
+"""Every setting PolicyWise reads, from the environment, typed, in one place.
+
+Nothing else in the package reads ``os.environ``: components receive a ``Settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+EMBEDDING_MODELS = ("all-MiniLM-L6-v2", "paraphrase-MiniLM-L3-v2")
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class ConfigError(ValueError):
+    """A setting has a value PolicyWise cannot use; the message names the variable."""
+
+
+def _default_data_dir() -> Path:
+    return Path("data")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where things live
+    data_dir: Path = field(default_factory=_default_data_dir)
+    policy_dir: Path = Path("data/policies")
+    vector_store_path: Path = Path("data/index")
+    # A Chroma server instead of the embedded store (scale-out); empty means embedded.
+    chroma_host: str = ""
+    chroma_port: int = 8000
+
+    # Embeddings
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    ort_threads: int = 1
+    embed_batch_size: int = 8
+
+    # Chunking: bounded by the smallest window of the supported models (L3 reads 128 tokens),
+    # so one index layout serves both and no embedded text is ever truncated.
+    chunk_max_tokens: int = 128
+    chunk_overlap_sentences: int = 0
+
+    # Retrieval
+    top_k: int = 5
+    candidates: int = 30
+    fusion: str = "convex"  # convex: cosine + weight * normalised BM25; rrf: reciprocal-rank fusion
+    lexical_weight: float = 0.15
+    rrf_k: int = 20
+    dense_weight: float = 1.0
+    # Below these the question is treated as not covered by any policy.
+    min_dense_score: float | None = None  # None: the per-model default in retrieve.py
+    min_lexical_coverage: float = 0.1
+
+    log_level: str = "INFO"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+
+_ENV_NAMES: dict[str, str] = {
+    "data_dir": "DATA_DIR",
+    "policy_dir": "POLICY_DIR",
+    "vector_store_path": "VECTOR_STORE_PATH",
+    "chroma_host": "CHROMA_HOST",
+    "chroma_port": "CHROMA_PORT",
+    "embedding_model": "EMBEDDING_MODEL",
+    "ort_threads": "ORT_THREADS",
+    "embed_batch_size": "EMBED_BATCH_SIZE",
+    "chunk_max_tokens": "CHUNK_MAX_TOKENS",
+    "chunk_overlap_sentences": "CHUNK_OVERLAP_SENTENCES",
+    "top_k": "TOP_K",
+    "candidates": "RETRIEVAL_CANDIDATES",
+    "fusion": "FUSION",
+    "rrf_k": "RRF_K",
+    "dense_weight": "DENSE_WEIGHT",
+    "lexical_weight": "LEXICAL_WEIGHT",
+    "min_dense_score": "MIN_DENSE_SCORE",
+    "min_lexical_coverage": "MIN_LEXICAL_COVERAGE",
+    "log_level": "LOG_LEVEL",
+}
+
+
+def env_names() -> dict[str, str]:
+    """Setting name -> environment variable, for documentation and .env.example."""
+    return dict(_ENV_NAMES)
+
+
+def _convert(name: str, raw: str, kind: str) -> object:
+    var = _ENV_NAMES[name]
+    try:
+        if "Path" in kind:
+            return Path(raw)
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw) if raw.strip() else None
+        return raw
+    except ValueError as exc:
+        raise ConfigError(f"{var}={raw!r} is not a valid {kind.split()[0]}") from exc
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build Settings from the environment (or a given mapping), then apply explicit overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        var = _ENV_NAMES.get(f.name)
+        if var and var in env and env[var] != "":
+            values[f.name] = _convert(f.name, env[var], str(f.type))
+    if "data_dir" in values:
+        data_dir = Path(values["data_dir"])  # type: ignore[arg-type]
+        values.setdefault("policy_dir", data_dir / "policies")
+        values.setdefault("vector_store_path", data_dir / "index")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)  # type: ignore[arg-type]
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    if s.embedding_model not in EMBEDDING_MODELS:
+        choices = ", ".join(EMBEDDING_MODELS)
+        raise ConfigError(f"EMBEDDING_MODEL={s.embedding_model!r} is not supported; choose one of {choices}")
+    if not 16 <= s.chunk_max_tokens <= 128:
+        raise ConfigError("CHUNK_MAX_TOKENS must be between 16 and 128 (the smallest model window)")
+    if s.ort_threads < 1:
+        raise ConfigError("ORT_THREADS must be at least 1")
+    if not 1 <= s.embed_batch_size <= 64:
+        raise ConfigError("EMBED_BATCH_SIZE must be between 1 and 64")
+    if s.fusion not in ("convex", "rrf"):
+        raise ConfigError(f"FUSION={s.fusion!r} must be 'convex' or 'rrf'")
+    if s.top_k < 1 or s.candidates < s.top_k:
+        raise ConfigError("TOP_K must be >= 1 and RETRIEVAL_CANDIDATES >= TOP_K")

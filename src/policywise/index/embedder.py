@@ -1,0 +1,123 @@
+"""Sentence embeddings on onnxruntime + tokenizers + numpy: no torch, no model hub.
+
+The session is created on first use. Memory is kept low on purpose: the CPU memory arena and
+memory patterns are off (with them, onnxruntime keeps every buffer it ever grew, ~1 GB after a
+large batch), batches are small and sorted by length so padding stays short.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from policywise.models import ModelSpec, get_spec, load_tokenizer, sha256_file
+
+logger = logging.getLogger(__name__)
+
+
+class Embedder:
+    def __init__(
+        self, model: str, threads: int = 1, batch_size: int = 8, verify: bool = False, cache_size: int = 256
+    ) -> None:
+        self.spec: ModelSpec = get_spec(model)
+        self.threads = threads
+        self.batch_size = batch_size
+        self.verify = verify
+        self._session = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def dimension(self) -> int:
+        return self.spec.dimension
+
+    @property
+    def loaded(self) -> bool:
+        return self._session is not None
+
+    def load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+
+            path = self.spec.model_path()
+            if not path.is_file():
+                raise FileNotFoundError(f"{self.spec.name}: model file not found at {path}")
+            if self.verify:
+                digest = sha256_file(path)
+                if digest != self.spec.sha256:
+                    raise RuntimeError(
+                        f"{self.spec.name}: {path} has sha256 {digest}, expected {self.spec.sha256}"
+                    )
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.enable_cpu_mem_arena = False
+            opts.enable_mem_pattern = False
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            opts.log_severity_level = 3
+            self._tokenizer = load_tokenizer(self.spec.window)
+            self._session = ort.InferenceSession(
+                str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+            logger.info("loaded embedding model %s from %s", self.spec.name, path)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One L2-normalised vector; recent queries are cached (a chat retries and rephrases)."""
+        cached = self._cache.get(text)
+        if cached is not None:
+            self._cache.move_to_end(text)
+            return cached
+        vec = self.embed([text])[0]
+        self._cache[text] = vec
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return vec
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, shape (len(texts), dimension)."""
+        if self._session is None:
+            self.load()
+        out = np.zeros((len(texts), self.spec.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        assert self._tokenizer is not None
+        encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._run([encodings[i] for i in idx])
+        return out
+
+    def _run(self, encodings: list) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            ids[row, :n] = e.ids
+            mask[row, :n] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.spec.input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        assert self._session is not None
+        (result,) = self._session.run([self.spec.output_name], feeds)
+        if self.spec.output_is_pooled:
+            pooled = result
+        else:
+            m = mask[:, :, None].astype(np.float32)
+            pooled = (result * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)

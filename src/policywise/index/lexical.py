@@ -1,0 +1,256 @@
+"""BM25 over the same chunk texts the dense index holds, persisted beside the vectors.
+
+Dense models blur exact names (a form, a system, an acronym); BM25 finds them. Tokens are
+lower-cased, stop words dropped and words Snowball-stemmed, so "carried over" meets "carry-over".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "s",
+        "t",
+        "don",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "also",
+        "get",
+        "got",
+        "let",
+        "us",
+    ]
+)
+
+_stemmer = None
+
+
+def _stem(words: list[str]) -> list[str]:
+    global _stemmer
+    if _stemmer is None:
+        import Stemmer
+
+        _stemmer = Stemmer.Stemmer("english")
+    return _stemmer.stemWords(words)
+
+
+def tokenize(text: str) -> list[str]:
+    words = [w.replace("'", "") for w in _TOKEN.findall(text.lower())]
+    return _stem([w for w in words if w not in STOPWORDS])
+
+
+def _quiet_bm25s() -> None:
+    # bm25s sets its logger to DEBUG on import and logs every build; that is noise for our users.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+class LexicalIndex:
+    def __init__(self, ids: list[str], retriever: object, doc_freq: dict[str, int]) -> None:
+        self.ids = ids
+        self._retriever = retriever
+        self._df = doc_freq
+
+    @classmethod
+    def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
+        import bm25s
+
+        _quiet_bm25s()
+        corpus = [tokenize(t) or [""] for t in texts]
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever.index(corpus, show_progress=False)
+        df: dict[str, int] = {}
+        for toks in corpus:
+            for tok in set(toks):
+                df[tok] = df.get(tok, 0) + 1
+        return cls(list(ids), retriever, df)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._retriever.save(str(directory))  # type: ignore[attr-defined]
+        (directory / "ids.json").write_text(json.dumps(self.ids))
+        (directory / "doc_freq.json").write_text(json.dumps(self._df, sort_keys=True))
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex:
+        import bm25s
+
+        _quiet_bm25s()
+        retriever = bm25s.BM25.load(str(directory), mmap=False)
+        ids = json.loads((directory / "ids.json").read_text())
+        df = json.loads((directory / "doc_freq.json").read_text())
+        return cls(ids, retriever, df)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def idf(self, token: str) -> float:
+        n = len(self.ids)
+        df = self._df.get(token, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        tokens = [t for t in tokenize(query) if t in self._df]
+        if not tokens or not self.ids:
+            return []
+        scores = np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)  # type: ignore[attr-defined]
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def coverage(self, query: str, text: str) -> float:
+        """IDF-weighted share of the query's known terms that occur in ``text`` (0..1).
+
+        Terms absent from the whole index count against coverage too, at the weight of the rarest
+        term: a question about something no document mentions is not covered.
+        """
+        q = list(dict.fromkeys(tokenize(query)))
+        if not q:
+            return 0.0
+        present = set(tokenize(text))
+        max_idf = self.idf("\x00never-seen")
+        total = got = 0.0
+        for tok in q:
+            w = self.idf(tok) if tok in self._df else max_idf
+            total += w
+            if tok in present:
+                got += w
+        return got / total if total else 0.0

@@ -1,0 +1,70 @@
+"""What an index was built from and with, so a mismatch is caught before a wrong answer is."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+MANIFEST_FILE = "manifest.json"
+FORMAT_VERSION = 1
+
+
+class IndexMismatchError(RuntimeError):
+    """The index was built with another embedding model or chunker than the one configured."""
+
+
+@dataclass
+class FileEntry:
+    sha256: str
+    title: str
+    format: str
+    chunks: int
+    size: int
+
+
+@dataclass
+class Manifest:
+    embedding_model: str
+    dimension: int
+    chunker: dict[str, int]
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    root: str = ""
+    built_at: str = ""
+    build_seconds: float = 0.0
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(f.chunks for f in self.files.values())
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["counts"] = {"documents": len(self.files), "chunks": self.chunk_count}
+        data["files"] = {k: asdict(v) for k, v in sorted(self.files.items())}
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def read(cls, directory: Path) -> Manifest:
+        data = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+        data.pop("counts", None)
+        files = {k: FileEntry(**v) for k, v in data.pop("files", {}).items()}
+        return cls(files=files, **data)
+
+    def write(self, directory: Path) -> None:
+        tmp = directory / (MANIFEST_FILE + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(directory / MANIFEST_FILE)
+
+    def check_compatible(self, model: str, chunker: dict[str, int], location: str) -> None:
+        if self.embedding_model != model:
+            raise IndexMismatchError(
+                f"index at {location} was built with embedding model {self.embedding_model!r}, "
+                f"but {model!r} is configured (EMBEDDING_MODEL); rebuild it with "
+                f"`policywise ingest --rebuild` or set EMBEDDING_MODEL={self.embedding_model}"
+            )
+        if self.chunker != chunker:
+            raise IndexMismatchError(
+                f"index at {location} was built with chunker settings {self.chunker}, "
+                f"but {chunker} are configured; rebuild it with `policywise ingest --rebuild`"
+            )

@@ -1,0 +1,197 @@
+"""An index on disk: generations of (Chroma vectors, BM25, document store, manifest) and a pointer.
+
+Layout under the index root::
+
+    CURRENT              name of the generation being served (replaced atomically)
+    gen-<stamp>/         manifest.json, chroma/, bm25/, docs.json
+
+A build writes a new generation beside the served one and only then flips CURRENT with an atomic
+rename, so a failed or interrupted build never touches what is serving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from policywise.index.lexical import LexicalIndex
+from policywise.index.manifest import MANIFEST_FILE, Manifest
+from policywise.index.vector_store import COLLECTION, VectorStore
+
+logger = logging.getLogger(__name__)
+
+POINTER = "CURRENT"
+GEN_PREFIX = "gen-"
+STAGING_SUFFIX = ".staging"
+
+
+class IndexNotFoundError(FileNotFoundError):
+    """No built index at the configured path."""
+
+
+@dataclass
+class SectionRecord:
+    id: str
+    heading: str
+    page: int | None
+    text: str
+
+
+@dataclass
+class DocRecord:
+    source: str
+    title: str
+    format: str
+    sections: list[SectionRecord]
+
+
+def current_generation(root: Path) -> Path | None:
+    pointer = root / POINTER
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    gen = root / name
+    return gen if name and (gen / MANIFEST_FILE).is_file() else None
+
+
+def set_current(root: Path, generation: Path) -> None:
+    tmp = root / (POINTER + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(generation.name + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(root / POINTER)
+    _fsync_dir(root)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale(root: Path, keep: Path | None) -> None:
+    """Delete generations other than ``keep`` and any staging left by an interrupted build."""
+    if not root.is_dir():
+        return
+    for child in root.iterdir():
+        if child.is_dir() and child.name.startswith(GEN_PREFIX) and (keep is None or child != keep):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+class PolicyIndex:
+    """Read access to one generation. Components load on first use and are thread-safe to share."""
+
+    def __init__(self, generation: Path, chroma_host: str = "", chroma_port: int = 8000) -> None:
+        self.generation = generation
+        self.manifest = Manifest.read(generation)
+        self._chroma_host = chroma_host
+        self._chroma_port = chroma_port
+        self._vectors: VectorStore | None = None
+        self._lexical: LexicalIndex | None = None
+        self._docs: dict[str, DocRecord] | None = None
+        self._lock = threading.Lock()
+        self._tmp_copy: Path | None = None
+
+    @classmethod
+    def open(cls, root: Path, chroma_host: str = "", chroma_port: int = 8000) -> PolicyIndex:
+        gen = current_generation(root)
+        if gen is None:
+            raise IndexNotFoundError(
+                f"no index at {root}; build one with `policywise ingest data/policies --index {root}`"
+            )
+        return cls(gen, chroma_host, chroma_port)
+
+    @property
+    def vectors(self) -> VectorStore:
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = self._open_vectors()
+            return self._vectors
+
+    def _open_vectors(self) -> VectorStore:
+        if self._chroma_host:
+            return VectorStore(
+                host=self._chroma_host,
+                port=self._chroma_port,
+                collection=collection_name(self.generation, True),
+            )
+        path = self.generation / "chroma"
+        if not os.access(path, os.W_OK) or not os.access(path / "chroma.sqlite3", os.W_OK):
+            # Chroma writes to its SQLite file even to read; serve a private copy of a read-only index
+            # (e.g. baked into a container image owned by another user).
+            self._tmp_copy = Path(tempfile.mkdtemp(prefix="policywise-index-"))
+            shutil.copytree(path, self._tmp_copy / "chroma")
+            path = self._tmp_copy / "chroma"
+            logger.info("index at %s is read-only; serving a copy from %s", self.generation, path)
+        return VectorStore(path=path)
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        with self._lock:
+            if self._lexical is None:
+                self._lexical = LexicalIndex.load(self.generation / "bm25")
+            return self._lexical
+
+    @property
+    def documents(self) -> dict[str, DocRecord]:
+        with self._lock:
+            if self._docs is None:
+                self._docs = read_docstore(self.generation)
+            return self._docs
+
+    @property
+    def loaded(self) -> bool:
+        return self._vectors is not None and self._lexical is not None
+
+    def load(self) -> None:
+        _ = self.vectors, self.lexical
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.generation.rglob("*") if p.is_file())
+
+    def close(self) -> None:
+        if self._vectors is not None:
+            self._vectors.close()
+            self._vectors = None
+        if self._tmp_copy is not None:
+            shutil.rmtree(self._tmp_copy, ignore_errors=True)
+            self._tmp_copy = None
+
+
+def collection_name(generation: Path, server: bool) -> str:
+    # On a shared server each generation needs its own collection so the swap stays atomic.
+    return f"{COLLECTION}-{generation.name}" if server else COLLECTION
+
+
+def read_docstore(generation: Path) -> dict[str, DocRecord]:
+    data = json.loads((generation / "docs.json").read_text(encoding="utf-8"))
+    return {
+        src: DocRecord(
+            source=src,
+            title=d["title"],
+            format=d["format"],
+            sections=[SectionRecord(**s) for s in d["sections"]],
+        )
+        for src, d in data.items()
+    }
+
+
+def write_docstore(generation: Path, docs: dict[str, DocRecord]) -> None:
+    data = {
+        src: {
+            "title": d.title,
+            "format": d.format,
+            "sections": [s.__dict__ for s in d.sections],
+        }
+        for src, d in sorted(docs.items())
+    }
+    (generation / "docs.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

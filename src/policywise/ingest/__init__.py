@@ -1,0 +1,1 @@
+"""Turning policy files into documents, chunks and index generations."""

@@ -1,0 +1,198 @@
+"""HTML via BeautifulSoup's stdlib "html.parser": the page's content, without the site around it.
+
+Scripts, styles, forms, navigation, asides, hidden elements and page-level header/footer
+(those outside <main>/<article>) are dropped. When the page has a <main> (else <article>s),
+only that is read. h1-h6 set the heading path; p, li, table rows, pre, blockquote and dt/dd
+become paragraphs in document order, each block once; loose text inside divs is kept.
+Title: the first <h1> of the content, else <title> (without a " | Site name" suffix).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.element import PreformattedString
+
+from policywise.ingest.loaders._common import Parsed, SectionBuilder, clean_line, decode_text
+
+_DROP = (
+    "script", "style", "noscript", "template", "nav", "aside", "form", "iframe", "svg",
+    "head", "title", "meta", "link", "button", "select", "dialog", "object", "embed", "canvas",
+)  # fmt: skip
+_DROP_ROLES = re.compile(r"^\s*(navigation|banner|contentinfo)\s*$", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+# fmt: off
+_BLOCKS = frozenset((
+    "address", "article", "aside", "blockquote", "body", "center", "dd", "details", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "footer", "header", "hgroup", "hr", "html", "li", "main",
+    "menu", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead",
+    "tr", "ul", *_HEADINGS,
+))
+# fmt: on
+# Blocks that hold only inline content, read as one paragraph unless they (invalidly) nest blocks.
+_TEXT_BLOCKS = frozenset(("p", "dt", "dd", "li", "caption", "summary", "figcaption"))
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+# A stand-in for <br> that survives whitespace collapsing (\s would eat U+2028 too).
+_BR = "\u2028"
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+
+
+def _decode(data: bytes) -> str:
+    declared = _CHARSET.search(data[:4096])
+    return decode_text(data, declared.group(1).decode("ascii", "ignore") if declared else None)
+
+
+def _is_hidden(tag: Tag) -> bool:
+    return (
+        tag.has_attr("hidden")
+        or str(tag.get("aria-hidden", "")).lower() == "true"
+        or bool(_HIDDEN_STYLE.search(str(tag.get("style", ""))))
+        or bool(_DROP_ROLES.match(str(tag.get("role", ""))))
+    )
+
+
+def _strip_boilerplate(soup: BeautifulSoup) -> None:
+    for tag in soup.find_all(_DROP):
+        tag.decompose()
+    for tag in soup.find_all(_is_hidden):
+        if not tag.decomposed:
+            tag.decompose()
+    for tag in soup.find_all(["header", "footer"]):
+        if not tag.decomposed and tag.find_parent(["main", "article"]) is None:
+            tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with(_BR)
+
+
+def _roots(soup: BeautifulSoup) -> list[Tag]:
+    for name in ("main", "article"):
+        found = [tag for tag in soup.find_all(name) if tag.find_parent(name) is None]
+        if found:
+            return found
+    return [soup.body or soup]
+
+
+def _flat(text: str) -> str:
+    """Collapse HTML whitespace the way a browser does, keeping <br> as a line break."""
+    return _HTML_SPACE.sub(" ", text).replace(_BR, "\n")
+
+
+def _text(node: Tag | NavigableString) -> str:
+    if isinstance(node, NavigableString):
+        return "" if isinstance(node, PreformattedString) else str(node)
+    return "".join(_piece(child) for child in node.children)
+
+
+def _piece(node: Tag | NavigableString) -> str:
+    # Adjacent block children (<p>a</p><p>b</p> inside a cell) must not run their words together.
+    return f" {_text(node)} " if isinstance(node, Tag) and node.name in _BLOCKS else _text(node)
+
+
+def _has_block(tag: Tag) -> bool:
+    return tag.find(lambda t: t.name in _BLOCKS) is not None
+
+
+def _list_lines(container: Tag, ordered: bool, counter: list[int]) -> list[str]:
+    """One line per <li>; html.parser nests unclosed <li>s, so nested <li> are siblings here."""
+    lines: list[str] = []
+    for li in container.find_all("li", recursive=False):
+        own: list[str] = []
+        nested: list[str] = []
+        for child in li.children:
+            if isinstance(child, Tag) and child.name in ("ul", "ol"):
+                nested.extend(_list_lines(child, child.name == "ol", [_start(child)]))
+            elif isinstance(child, Tag) and child.name == "table":
+                nested.extend(_table_lines(child))
+            elif not (isinstance(child, Tag) and child.name == "li"):
+                own.append(_piece(child))
+        marker = f"{counter[0]}. " if ordered else "- "
+        counter[0] += 1
+        lines.append(marker + clean_line(_flat("".join(own))))
+        lines.extend(nested)
+        lines.extend(_list_lines(li, ordered, counter))
+    return lines
+
+
+def _start(tag: Tag) -> int:
+    try:
+        return int(str(tag.get("start", "1")))
+    except ValueError:
+        return 1
+
+
+def _table_lines(table: Tag) -> list[str]:
+    lines = []
+    if table.caption:
+        lines.append(clean_line(_flat(_text(table.caption))))
+    for row in table.find_all("tr"):
+        if row.find_parent("table") is not table:
+            continue  # a nested table's rows belong to the cell that holds it
+        cells = [clean_line(_flat(_text(cell))) for cell in row.find_all(["th", "td"], recursive=False)]
+        if any(cells):
+            lines.append(" | ".join(cells))
+    return lines
+
+
+class _Walker:
+    def __init__(self, builder: SectionBuilder) -> None:
+        self.builder = builder
+        self.loose: list[str] = []
+        self.first_h1 = ""
+
+    def flush(self) -> None:
+        if self.loose:
+            self.builder.paragraph(_flat("".join(self.loose)))
+            self.loose = []
+
+    def block(self, text: str, *, keep_layout: bool = False) -> None:
+        self.flush()
+        self.builder.paragraph(text, keep_layout=keep_layout)
+
+    def walk(self, element: Tag) -> None:
+        for child in element.children:
+            if isinstance(child, NavigableString):
+                self.loose.append(_text(child))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = child.name
+            if name in _HEADINGS:
+                self.flush()
+                heading = clean_line(_flat(_text(child)))
+                self.builder.heading(_HEADINGS[name], heading)
+                if name == "h1" and not self.first_h1:
+                    self.first_h1 = heading
+            elif name in ("ul", "ol", "menu"):
+                self.block("\n".join(_list_lines(child, name == "ol", [_start(child)])))
+            elif name == "table":
+                self.block("\n".join(_table_lines(child)))
+            elif name == "pre":
+                self.block(child.get_text().replace(_BR, "\n"), keep_layout=True)
+            elif name in _TEXT_BLOCKS and not _has_block(child):
+                self.block(_flat(_text(child)))
+            elif name in _BLOCKS or _has_block(child):
+                self.flush()
+                self.walk(child)
+                self.flush()
+            else:
+                self.loose.append(_text(child))
+
+
+def _page_title(soup: BeautifulSoup) -> str:
+    title = soup.title.get_text() if soup.title else ""
+    return clean_line(title.split(" | ")[0])
+
+
+def load(data: bytes, path: Path) -> Parsed:
+    soup = BeautifulSoup(_decode(data), "html.parser")
+    page_title = _page_title(soup)
+    _strip_boilerplate(soup)
+    builder = SectionBuilder()
+    walker = _Walker(builder)
+    for root in _roots(soup):
+        walker.walk(root)
+        walker.flush()
+    return Parsed(title=walker.first_h1 or page_title, sections=builder.build())

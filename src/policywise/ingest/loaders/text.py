@@ -1,0 +1,148 @@
+"""Plain text: headings recognised from layout, paragraphs split on blank lines.
+
+Title: the first non-empty line. When that line stands alone (or is underlined / in capitals)
+it is the level-1 heading; otherwise it stays in the text too. Later headings are lines
+underlined with ===/---/~~~, short UPPERCASE lines standing at the start of a block, and
+numbered UPPERCASE lines ("3. LEAVE REQUESTS"). Levels follow the order in which heading
+styles first appear (as reStructuredText does), below the title; numbered headings are
+sections at level 2 and nest by depth ("3.1" under "3."). Wrapped lines are joined, except
+after a line much shorter than usual (a deliberate break); list items keep their own lines.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from policywise.ingest.loaders._common import (
+    Parsed,
+    SectionBuilder,
+    clean_line,
+    dash_bullet,
+    decode_text,
+    is_list_item,
+    join_wrapped,
+)
+
+_UNDERLINE = re.compile(r"^(=+|-+|~+)$")
+_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\.?\s+(\S.*)$")
+_MAX_HEADING = 80
+_MAX_TITLE = 120
+
+
+@dataclass
+class _Heading:
+    style: str
+    text: str
+
+
+def _is_upper(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 3 and all(ch.isupper() for ch in letters)
+
+
+def _heading_style(line: str, prev_blank: bool, next_line: str) -> str | None:
+    """The style of a heading line, or None for body text."""
+    if not prev_blank or len(line) > _MAX_HEADING or line.endswith((".", ",", ";")):
+        return None
+    # Several lines of capitals in a row are a shouted paragraph, not a run of headings.
+    if next_line and _is_upper(next_line) and not _UNDERLINE.match(next_line):
+        return None
+    numbered = _NUMBERED.match(line)
+    if numbered:
+        return f"num{numbered.group(1).count('.')}" if _is_upper(numbered.group(2)) else None
+    if _is_upper(line) and not is_list_item(line):
+        return "upper"
+    return None
+
+
+def _is_underlined(line: str, underline: str) -> bool:
+    # A sentence followed by a rule is a paragraph above a separator, not a heading.
+    return (
+        len(underline) >= max(3, len(line) // 2) and len(line) <= 100 and not line.endswith((".", ",", ";"))
+    )
+
+
+def _events(lines: list[str]) -> list[_Heading | str | None]:
+    """Classify lines: a _Heading, a body line (str) or a paragraph break (None)."""
+    events: list[_Heading | str | None] = []
+    i = 0
+    prev_blank = True
+    while i < len(lines):
+        line = lines[i]
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        underline = _UNDERLINE.match(nxt)
+        if not line:
+            events.append(None)
+            prev_blank = True
+            i += 1
+            continue
+        if _UNDERLINE.match(line) and len(line) >= 3:
+            events.append(None)  # a lone rule separates paragraphs
+        elif underline and prev_blank and _is_underlined(line, nxt):
+            events.append(_Heading(f"under{nxt[0]}", line))
+            i += 1
+        elif style := _heading_style(line, prev_blank, nxt):
+            events.append(_Heading(style, line))
+        else:
+            events.append(line)
+        prev_blank = isinstance(events[-1], _Heading) or events[-1] is None
+        i += 1
+    return events
+
+
+def _title_event(events: list[_Heading | str | None]) -> tuple[int, str]:
+    """Index of the first non-empty event and the title it gives."""
+    for index, event in enumerate(events):
+        if event is None:
+            continue
+        if isinstance(event, _Heading):
+            return index, event.text
+        stands_alone = index + 1 >= len(events) or not isinstance(events[index + 1], str)
+        if stands_alone and len(event) <= _MAX_TITLE:
+            events[index] = _Heading("title", event)
+            return index, event
+        return index, event[:_MAX_TITLE].rsplit(" ", 1)[0] if len(event) > _MAX_TITLE else event
+    return -1, ""
+
+
+def load(data: bytes, path: Path) -> Parsed:
+    text = unicodedata.normalize("NFC", decode_text(data))
+    lines = [line.expandtabs(4).strip() for line in text.splitlines()]
+    events = _events(lines)
+    title_index, title = _title_event(events)
+
+    builder = SectionBuilder()
+    levels: dict[str, int] = {}  # heading style -> level, in order of first appearance
+    paragraph: list[str] = []
+    body_lengths = sorted(len(event) for event in events if isinstance(event, str))
+    # A line much shorter than a typical full line was broken on purpose ("Version: 2.0").
+    short = body_lengths[int(0.8 * (len(body_lengths) - 1))] // 2 if body_lengths else 0
+    last_line = ""
+
+    def flush() -> None:
+        if paragraph:
+            builder.paragraph("\n".join(paragraph))
+            paragraph.clear()
+
+    for index, event in enumerate(events):
+        if event is None:
+            flush()
+        elif isinstance(event, _Heading):
+            flush()
+            if index == title_index:
+                level = 1
+            elif event.style.startswith("num"):
+                level = 2 + int(event.style[3:])  # "3." is a section, "3.1" a subsection of it
+            else:
+                level = levels.setdefault(event.style, len(levels) + 2)
+            builder.heading(level, event.text)
+        elif is_list_item(event) or not paragraph or len(last_line) < short:
+            paragraph.append(dash_bullet(event))
+        else:
+            paragraph[-1] = join_wrapped(paragraph[-1], event)
+        last_line = event if isinstance(event, str) else ""
+    flush()
+    return Parsed(title=clean_line(title), sections=builder.build())

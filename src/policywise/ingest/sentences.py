@@ -1,0 +1,100 @@
+"""Sentence splitting good enough for policy prose, lists and tables, with no model to download."""
+
+from __future__ import annotations
+
+import re
+
+# Abbreviations that end with a period but rarely end a sentence in policy text.
+_ABBREVIATIONS = {
+    "e.g",
+    "i.e",
+    "etc",
+    "vs",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "no",
+    "nos",
+    "st",
+    "jr",
+    "sr",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "dept",
+    "approx",
+    "min",
+    "max",
+    "ext",
+    "fig",
+    "sec",
+    "art",
+    "para",
+    "u.s",
+    "u.k",
+    "a.m",
+    "p.m",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+}
+
+# A candidate boundary: end punctuation, optional closing quote/bracket, whitespace, then a capital,
+# digit, quote or bracket that starts the next sentence.
+_BOUNDARY = re.compile(r"([.!?])([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
+_MARKER_ONLY = re.compile(r"^\s*(?:[-*•]\s*)?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)]|[a-z][.)])\s+")
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Split one paragraph into sentences; list items and table rows stay whole lines."""
+    out: list[str] = []
+    lines = [ln.strip() for ln in paragraph.split("\n") if ln.strip()]
+    # A paragraph made of list items or table rows is split by line: each line is a unit of meaning.
+    if len(lines) > 1 and all(_LIST_ITEM.match(ln) or " | " in ln for ln in lines):
+        for ln in lines:
+            out.extend(_split_prose(ln))
+        return out
+    return _split_prose(" ".join(lines))
+
+
+def _split_prose(text: str) -> list[str]:
+    sentences: list[str] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        end = m.end(2)
+        if m.group(1) == "." and _is_abbreviation(text, m.start(1)):
+            continue
+        if _MARKER_ONLY.match(text[start:end]):
+            continue  # "6. Independence Day": the number is a list marker, not a sentence
+        piece = text[start:end].strip()
+        if piece:
+            sentences.append(piece)
+        start = m.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    word_start = dot
+    while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "."):
+        word_start -= 1
+    word = text[word_start:dot].lower()
+    if word in _ABBREVIATIONS:
+        return True
+    # Single letters ("J. Smith", "section 4.b.") are initials, not sentence ends.
+    return len(word) == 1 and word.isalpha()

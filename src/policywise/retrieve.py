@@ -1,0 +1,226 @@
+"""Hybrid retrieval: dense (Chroma) + BM25, fused by reciprocal rank, gated by relevance.
+
+The gate is what lets PolicyWise say "no policy covers this" instead of returning the least-bad
+passages: a question counts as covered only when the best passage is semantically close to it or
+shares most of its informative (IDF-weighted) terms. Near-duplicate passages (the same policy
+saved twice) are collapsed so they don't crowd out other evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from policywise.config import Settings
+from policywise.index.embedder import Embedder
+from policywise.index.store import PolicyIndex
+from policywise.ingest.chunker import chunker_settings
+from policywise.types import Hit, header_text
+
+logger = logging.getLogger(__name__)
+
+# Cosine similarity above which the best passage is taken to be about the question, per model.
+# Chosen from the eval set's answerable vs unanswerable score distributions (docs/evaluation.md);
+# the two models spread similarities differently, so one number would not fit both.
+DEFAULT_MIN_DENSE = {"all-MiniLM-L6-v2": 0.36, "paraphrase-MiniLM-L3-v2": 0.30}
+# Below min_dense, a passage still counts if it is not far off and shares informative terms with
+# the question (an exact name, a form, a system the dense model under-rates).
+LEXICAL_RESCUE_MARGIN = 0.1
+# Hits far below the best one are noise, not supporting evidence.
+RELATIVE_FLOOR = 0.6
+MODES = ("hybrid", "dense", "lexical")
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    covered: bool
+    best_dense: float = 0.0
+    best_coverage: float = 0.0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Retriever:
+    def __init__(self, index: PolicyIndex, embedder: Embedder, settings: Settings) -> None:
+        index.manifest.check_compatible(
+            embedder.name, chunker_settings(settings).as_dict(), str(index.generation)
+        )
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self.min_dense = (
+            settings.min_dense_score
+            if settings.min_dense_score is not None
+            else DEFAULT_MIN_DENSE.get(embedder.name, 0.45)
+        )
+        self._lock = threading.Lock()
+
+    def search(
+        self, query: str, k: int | None = None, mode: str = "hybrid", gate: bool = True
+    ) -> SearchResult:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        k = k or self.settings.top_k
+        n = max(self.settings.candidates, k)
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        dense: dict[str, tuple[int, float]] = {}
+        payload: dict[str, tuple[str, dict]] = {}
+        if mode in ("hybrid", "dense"):
+            vec = self.embedder.embed_query(query)
+            timings["embed"] = _ms(t0)
+            t1 = time.perf_counter()
+            for rank, h in enumerate(self.index.vectors.query(vec, n)):
+                dense[h.id] = (rank, h.similarity)
+                payload[h.id] = (h.text, h.metadata)
+            timings["dense"] = _ms(t1)
+        lexical: dict[str, tuple[int, float]] = {}
+        if mode in ("hybrid", "lexical"):
+            t1 = time.perf_counter()
+            for rank, (cid, score) in enumerate(self.index.lexical.search(query, n)):
+                lexical[cid] = (rank, score)
+            timings["lexical"] = _ms(t1)
+        missing = [cid for cid in lexical if cid not in payload]
+        if missing:
+            payload.update(self.index.vectors.get(missing))
+            if dense:
+                # A passage only BM25 found still gets its real cosine, so fusion compares like with like.
+                for cid, sim in self.index.vectors.similarities(vec, missing).items():
+                    dense[cid] = (len(dense), sim)
+
+        fused = self._fuse(dense, lexical)
+        hits = [self._hit(cid, score, dense, lexical, payload) for cid, score in fused if cid in payload]
+        best_dense = max((s for _, s in dense.values()), default=0.0)
+        lex = self.index.lexical
+        coverage = [lex.coverage(query, header_text(h.title, h.section) + h.text) for h in hits[:5]]
+        best_cov = max(coverage, default=0.0)
+        covered = self._covered(mode, best_dense, best_cov)
+        if gate and not covered:
+            hits = []
+        elif gate:
+            hits = self._drop_weak(hits, best_dense, coverage)
+        hits = _dedupe(hits)[:k]
+        timings["total"] = _ms(t0)
+        return SearchResult(query, hits, covered, round(best_dense, 4), round(best_cov, 4), timings)
+
+    def _covered(self, mode: str, best_dense: float, best_cov: float) -> bool:
+        if mode == "lexical":
+            return best_cov >= self.settings.min_lexical_coverage
+        if mode == "dense":
+            return best_dense >= self.min_dense
+        # Strong term overlap rescues a passage the dense model under-rates (exact names, forms),
+        # but only when it is not semantically far off.
+        return best_dense >= self.min_dense or (
+            best_cov >= self.settings.min_lexical_coverage
+            and best_dense >= self.min_dense - LEXICAL_RESCUE_MARGIN
+        )
+
+    def _fuse(
+        self, dense: dict[str, tuple[int, float]], lexical: dict[str, tuple[int, float]]
+    ) -> list[tuple[str, float]]:
+        if self.settings.fusion == "rrf":
+            return self._fuse_rrf(dense, lexical)
+        # Convex fusion: cosine similarity plus a small, query-normalised BM25 bonus. On our eval sets
+        # it beat reciprocal-rank fusion (docs/evaluation.md): ranks throw away how far ahead the dense
+        # winner is, and BM25 ranks are noisy on paraphrased questions.
+        if not lexical:
+            return sorted(((cid, sim) for cid, (_, sim) in dense.items()), key=lambda x: (-x[1], x[0]))
+        if not dense:
+            top = max(score for _, score in lexical.values()) or 1.0
+            return sorted(((cid, sc / top) for cid, (_, sc) in lexical.items()), key=lambda x: (-x[1], x[0]))
+        top = max(score for _, score in lexical.values()) or 1.0
+        w = self.settings.lexical_weight
+        scores = {cid: sim for cid, (_, sim) in dense.items()}
+        for cid, (_, sc) in lexical.items():
+            scores[cid] = scores.get(cid, 0.0) + w * sc / top
+        return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
+
+    def _fuse_rrf(
+        self, dense: dict[str, tuple[int, float]], lexical: dict[str, tuple[int, float]]
+    ) -> list[tuple[str, float]]:
+        k = self.settings.rrf_k
+        wd, wl = self.settings.dense_weight, self.settings.lexical_weight
+        best = (wd if dense else 0.0) / (k + 1) + (wl if lexical else 0.0) / (k + 1)
+        scores: dict[str, float] = {}
+        for cid, (rank, _) in dense.items():
+            scores[cid] = scores.get(cid, 0.0) + wd / (k + rank + 1)
+        for cid, (rank, _) in lexical.items():
+            scores[cid] = scores.get(cid, 0.0) + wl / (k + rank + 1)
+        # Normalised so a passage ranked first by every retriever scores 1.0.
+        return sorted(((cid, s / best) for cid, s in scores.items()), key=lambda x: (-x[1], x[0]))
+
+    def _drop_weak(self, hits: list[Hit], best_dense: float, coverage: list[float]) -> list[Hit]:
+        kept = []
+        for i, h in enumerate(hits):
+            strong_dense = h.dense_score is not None and h.dense_score >= max(
+                self.min_dense - 0.1, RELATIVE_FLOOR * best_dense
+            )
+            strong_lexical = i < len(coverage) and coverage[i] >= self.settings.min_lexical_coverage
+            if i == 0 or strong_dense or strong_lexical:
+                kept.append(h)
+        return kept
+
+    @staticmethod
+    def _hit(
+        cid: str,
+        score: float,
+        dense: dict[str, tuple[int, float]],
+        lexical: dict[str, tuple[int, float]],
+        payload: dict[str, tuple[str, dict]],
+    ) -> Hit:
+        text, meta = payload[cid]
+        return Hit(
+            chunk_id=cid,
+            source=str(meta.get("source", "")),
+            title=str(meta.get("title", "")),
+            section=str(meta.get("section", "")),
+            page=meta.get("page"),
+            text=text,
+            score=round(score, 4),
+            dense_score=round(dense[cid][1], 4) if cid in dense else None,
+            lexical_score=round(lexical[cid][1], 4) if cid in lexical else None,
+            section_id=str(meta.get("section_id", "")),
+            position=int(meta.get("position", 0)),
+        )
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    if len(words) < 3:
+        return {tuple(words)}
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def _dedupe(hits: list[Hit], threshold: float = 0.7) -> list[Hit]:
+    kept: list[Hit] = []
+    kept_shingles: list[set[tuple[str, ...]]] = []
+    for h in hits:
+        sh = _shingles(h.text)
+        if any(len(sh & other) / max(1, len(sh | other)) >= threshold for other in kept_shingles):
+            continue
+        kept.append(h)
+        kept_shingles.append(sh)
+    return kept
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)
+
+
+def open_retriever(settings: Settings, index_root: Path | None = None) -> Retriever:
+    """Open the configured index and embedding model (both load lazily, on first search)."""
+    index = PolicyIndex.open(
+        Path(index_root or settings.vector_store_path), settings.chroma_host, settings.chroma_port
+    )
+    embedder = Embedder(
+        settings.embedding_model, threads=settings.ort_threads, batch_size=settings.embed_batch_size
+    )
+    return Retriever(index, embedder, settings)

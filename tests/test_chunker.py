@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policywise.ingest.chunker import ChunkerSettings, chunk_document
+from policywise.ingest.sentences import split_sentences
+from policywise.models import count_tokens
+from policywise.types import Document, Section
+
+
+def _doc(sections: list[Section], title: str = "Travel Policy") -> Document:
+    return Document(source="travel.md", title=title, format="md", sections=sections)
+
+
+def test_sentences_respect_abbreviations_and_numbers() -> None:
+    text = (
+        "Book e.g. through TripDesk at least 14 days ahead. Hotels cost up to $250.50 per night. Ask Dr. Kim!"
+    )
+    assert split_sentences(text) == [
+        "Book e.g. through TripDesk at least 14 days ahead.",
+        "Hotels cost up to $250.50 per night.",
+        "Ask Dr. Kim!",
+    ]
+
+
+def test_list_items_stay_separate_units() -> None:
+    para = "- Flights under 6 hours: economy\n- Flights of 6 hours or more: premium economy"
+    assert split_sentences(para) == [
+        "- Flights under 6 hours: economy",
+        "- Flights of 6 hours or more: premium economy",
+    ]
+
+
+def test_chunks_keep_section_page_and_fit_the_window() -> None:
+    long_text = " ".join(f"Rule {i} says employees must file form T-{i} within {i} days." for i in range(60))
+    doc = _doc(
+        [
+            Section(("Travel Policy", "Booking"), long_text, page=2),
+            Section(("Travel Policy", "Hotels"), "Hotels are capped at $250 per night.", page=3),
+        ]
+    )
+    chunks = chunk_document(doc, ChunkerSettings(max_tokens=128))
+    assert len(chunks) > 3
+    assert all(c.n_tokens <= 128 for c in chunks)
+    assert count_tokens([c.embed_text() for c in chunks]) == [c.n_tokens for c in chunks]
+    hotel = [c for c in chunks if "$250" in c.text]
+    assert hotel and hotel[0].section == "Travel Policy > Hotels" and hotel[0].page == 3
+    # No chunk mixes sections: its heading describes all of it.
+    assert not any("Hotels are capped" in c.text and "Rule 1 " in c.text for c in chunks)
+    assert [c.position for c in chunks] == list(range(len(chunks)))
+
+
+def test_ids_are_stable_and_change_only_with_content() -> None:
+    sec = [Section(("P", "A"), "Alpha is one. Beta is two."), Section(("P", "B"), "Gamma is three.")]
+    first = chunk_document(_doc(sec))
+    again = chunk_document(_doc(list(sec)))
+    assert [c.id for c in first] == [c.id for c in again]
+    edited = chunk_document(_doc([sec[0], Section(("P", "B"), "Gamma is four.")]))
+    assert first[0].id == edited[0].id
+    assert first[-1].id != edited[-1].id
+    assert len({c.id for c in first}) == len(first)
+
+
+def test_a_single_huge_sentence_is_split_not_dropped() -> None:
+    words = " ".join(f"word{i}" for i in range(400))
+    chunks = chunk_document(_doc([Section(("P",), words)]), ChunkerSettings(max_tokens=64))
+    assert all(c.n_tokens <= 64 for c in chunks)
+    assert " ".join(c.text for c in chunks).split() == words.split()
+
+
+_word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFG0123456789$%-", min_size=1, max_size=14)
+_sentence = st.lists(_word, min_size=1, max_size=40).map(lambda ws: " ".join(ws) + ".")
+_para = st.lists(_sentence, min_size=1, max_size=8).map(" ".join)
+_section = st.tuples(
+    st.lists(
+        st.sampled_from(["Leave", "Scope", "Eligibility and rules", "Appendix"]), min_size=0, max_size=3
+    ),
+    st.lists(_para, min_size=1, max_size=4).map("\n\n".join),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_section, min_size=1, max_size=5), st.sampled_from([48, 96, 128]))
+def test_chunking_properties(raw_sections, max_tokens) -> None:
+    doc = _doc([Section(tuple(path), text) for path, text in raw_sections])
+    cfg = ChunkerSettings(max_tokens=max_tokens)
+    chunks = chunk_document(doc, cfg)
+    # Nothing over the window, measured with the model's own tokenizer.
+    assert all(n <= max_tokens for n in count_tokens([c.embed_text() for c in chunks]))
+    # Nothing lost: every word of the document is in some chunk of its section, in order.
+    assert " ".join(c.text for c in chunks).split() == " ".join(s.text for s in doc.sections).split()
+    # Deterministic.
+    assert chunk_document(doc, cfg) == chunks

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import BUNDLED_INDEX, BUNDLED_POLICIES, ROOT
+from policywise.evaluation import load_questions, score_run
+from policywise.index.embedder import Embedder
+from policywise.index.manifest import Manifest
+from policywise.index.store import PolicyIndex, current_generation
+from policywise.ingest.chunker import chunker_settings
+from policywise.ingest.pipeline import ingest
+from policywise.retrieve import Retriever
+
+
+@pytest.fixture(scope="module")
+def retriever(bundled_index, settings):
+    index = PolicyIndex.open(bundled_index)
+    r = Retriever(index, Embedder(index.manifest.embedding_model), settings)
+    yield r
+    index.close()
+
+
+def test_committed_index_matches_the_corpus(settings) -> None:
+    """Fails when data/policies changed without rebuilding data/index (see README)."""
+    gen = current_generation(BUNDLED_INDEX)
+    assert gen is not None, "data/index has no CURRENT generation"
+    manifest = Manifest.read(gen)
+    on_disk = {
+        p.relative_to(BUNDLED_POLICIES).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in BUNDLED_POLICIES.rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    }
+    indexed = {src: f.sha256 for src, f in manifest.files.items()}
+    assert indexed == on_disk, "data/index is stale: run `policywise ingest data/policies --rebuild`"
+    assert manifest.embedding_model == settings.embedding_model
+    assert manifest.chunker == chunker_settings(settings).as_dict()
+    assert len(manifest.files) == 22
+
+
+def test_vacation_question_finds_the_pto_policy(retriever) -> None:
+    hits = retriever.search("how many vacation days do I get").hits
+    assert hits[0].source == "pto_policy.md"
+    assert hits[0].title and hits[0].section and hits[0].chunk_id and hits[0].score > 0
+
+
+def test_exact_names_are_found(retriever) -> None:
+    # A system name a dense model has never seen: BM25 carries it.
+    for query, source in [
+        ("what happens at Larkspur Launch", "onboarding_policy.md"),
+        ("when do we have to tell the WSIB", "health_and_safety_policy.pdf"),
+        ("can I book through Navan", "travel_policy.md"),
+    ]:
+        hits = retriever.search(query).hits
+        assert hits and hits[0].source == source, (query, [h.source for h in hits])
+
+
+def test_questions_no_policy_covers_get_no_hits(retriever) -> None:
+    for q in [
+        "What's the weather like in Lisbon tomorrow?",
+        "Give me a recipe for banana bread",
+        "How do I reverse a linked list in Python?",
+    ]:
+        result = retriever.search(q)
+        assert result.hits == [], (q, [h.source for h in result.hits])
+        assert not result.covered
+
+
+def test_pdf_hits_carry_page_numbers(retriever) -> None:
+    hits = retriever.search("what should I do if there is a fire in the office").hits
+    pdf = [h for h in hits if h.source.endswith(".pdf")]
+    assert pdf and all(isinstance(h.page, int) and h.page >= 1 for h in pdf)
+
+
+def test_hybrid_beats_each_retriever_on_our_eval_set(retriever) -> None:
+    questions = load_questions(ROOT / "eval" / "questions.jsonl")
+    scores = {}
+    for mode in ("lexical", "dense", "hybrid"):
+        ranked = {
+            q["id"]: list(
+                dict.fromkeys(h.source for h in retriever.search(q["question"], k=5, mode=mode).hits)
+            )
+            for q in questions
+        }
+        scores[mode] = score_run(questions, ranked)
+    hybrid = scores["hybrid"]["answerable"]
+    assert hybrid["hit@1"] >= 0.9 and hybrid["hit@3"] >= 0.98, scores["hybrid"]
+    assert hybrid["mrr"] > scores["lexical"]["answerable"]["mrr"]
+    assert hybrid["mrr"] > scores["dense"]["answerable"]["mrr"]
+    # The relevance gate must not turn away questions the policies do answer.
+    assert hybrid["no_hit"] <= 0.02
+
+
+def test_third_party_corpus_ingests_and_retrieves(tmp_path, settings, external_corpus) -> None:
+    report = ingest([external_corpus], settings, index_root=tmp_path / "ext")
+    indexed = set(report.added)
+    skipped = dict(report.skipped)
+    files = {p.name for p in external_corpus.iterdir() if p.is_file()}
+    assert indexed | set(skipped) == files
+    assert all(reason for reason in skipped.values())
+    index = PolicyIndex.open(tmp_path / "ext")
+    r = Retriever(index, Embedder(settings.embedding_model), settings)
+    questions_file = ROOT / "eval" / "external_questions.jsonl"
+    questions = [json.loads(line) for line in questions_file.read_text().splitlines() if line.strip()]
+    answerable = [q for q in questions if q["gold_docs"]]
+    found = 0
+    for q in answerable:
+        hits = r.search(q["question"], k=5).hits
+        sources = [Path(h.source).name for h in hits]
+        found += bool(set(sources[:3]) & set(q["gold_docs"]))
+        # Near-duplicate copies of one policy must not crowd the results.
+        texts = [" ".join(h.text.lower().split()) for h in hits]
+        assert len(texts) == len(set(texts)), q["question"]
+    assert found / len(answerable) >= 0.85
+    index.close()
