@@ -201,6 +201,7 @@ def _search_batch(retriever: object, batch: TextIO, top_k: int | None, mode: str
     default=None,
     help="Policy folder: builds temporary indexes so every model can be compared.",
 )
+@click.option("--no-gate", is_flag=True, help="Turn the relevance gate off: ranking quality only.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def eval_cmd(
@@ -209,12 +210,16 @@ def eval_cmd(
     questions: Path,
     index_dir: Path | None,
     corpus: Path | None,
+    no_gate: bool,
     as_json: bool,
 ) -> None:
     """Measure retrieval quality on a question set with gold documents."""
     from policywise.evaluation import evaluate_retrieval, format_retrieval_table
 
-    results = _open(lambda: evaluate_retrieval(_settings(ctx), questions, index_dir=index_dir, corpus=corpus))
+    settings = _settings(ctx)
+    results = _open(
+        lambda: evaluate_retrieval(settings, questions, index_dir=index_dir, corpus=corpus, gate=not no_gate)
+    )
     if as_json:
         click.echo(json.dumps(results, indent=2))
     else:

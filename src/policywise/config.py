@@ -34,7 +34,10 @@ class Settings:
 
     # Embeddings
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    # Optimised models in onnxruntime's own format, made once from the wheel's ONNX file; empty disables.
+    model_cache_dir: Path | None = Path("data/models")
     ort_threads: int = 1
+    ingest_threads: int = 2
     embed_batch_size: int = 8
 
     # Chunking: bounded by the smallest window of the supported models (L3 reads 128 tokens),
@@ -66,7 +69,9 @@ _ENV_NAMES: dict[str, str] = {
     "chroma_host": "CHROMA_HOST",
     "chroma_port": "CHROMA_PORT",
     "embedding_model": "EMBEDDING_MODEL",
+    "model_cache_dir": "MODEL_CACHE_DIR",
     "ort_threads": "ORT_THREADS",
+    "ingest_threads": "INGEST_THREADS",
     "embed_batch_size": "EMBED_BATCH_SIZE",
     "chunk_max_tokens": "CHUNK_MAX_TOKENS",
     "chunk_overlap_sentences": "CHUNK_OVERLAP_SENTENCES",
@@ -80,6 +85,10 @@ _ENV_NAMES: dict[str, str] = {
     "min_lexical_coverage": "MIN_LEXICAL_COVERAGE",
     "log_level": "LOG_LEVEL",
 }
+
+
+# Settings where an empty variable means "off" rather than "use the default".
+_EMPTY_DISABLES = {"model_cache_dir"}
 
 
 def env_names() -> dict[str, str]:
@@ -109,11 +118,14 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         var = _ENV_NAMES.get(f.name)
         if var and var in env and env[var] != "":
             values[f.name] = _convert(f.name, env[var], str(f.type))
+        elif var and var in env and f.name in _EMPTY_DISABLES:
+            values[f.name] = None
     if "data_dir" in values:
         data_dir = Path(values["data_dir"])  # type: ignore[arg-type]
         values.setdefault("policy_dir", data_dir / "policies")
         values.setdefault("vector_store_path", data_dir / "index")
-    values.update({k: v for k, v in overrides.items() if v is not None})
+        values.setdefault("model_cache_dir", data_dir / "models")
+    values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]
     _validate(settings)
     return settings
@@ -125,8 +137,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"EMBEDDING_MODEL={s.embedding_model!r} is not supported; choose one of {choices}")
     if not 16 <= s.chunk_max_tokens <= 128:
         raise ConfigError("CHUNK_MAX_TOKENS must be between 16 and 128 (the smallest model window)")
-    if s.ort_threads < 1:
-        raise ConfigError("ORT_THREADS must be at least 1")
+    if s.ort_threads < 1 or s.ingest_threads < 1:
+        raise ConfigError("ORT_THREADS and INGEST_THREADS must be at least 1")
     if not 1 <= s.embed_batch_size <= 64:
         raise ConfigError("EMBED_BATCH_SIZE must be between 1 and 64")
     if s.fusion not in ("convex", "rrf"):

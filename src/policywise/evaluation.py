@@ -69,11 +69,15 @@ def score_run(questions: list[dict], ranked_docs: dict[str, list[str]]) -> dict[
     return table
 
 
-def run_configs(retriever: Retriever, questions: list[dict], modes: tuple[str, ...]) -> dict[str, dict]:
+def run_configs(
+    retriever: Retriever, questions: list[dict], modes: tuple[str, ...], gate: bool = True
+) -> dict[str, dict]:
     results = {}
     for mode in modes:
         ranked = {
-            q["id"]: _doc_ranking([h.source for h in retriever.search(q["question"], k=5, mode=mode).hits])
+            q["id"]: _doc_ranking(
+                [h.source for h in retriever.search(q["question"], k=5, mode=mode, gate=gate).hits]
+            )
             for q in questions
         }
         results[mode] = score_run(questions, ranked)
@@ -81,9 +85,16 @@ def run_configs(retriever: Retriever, questions: list[dict], modes: tuple[str, .
 
 
 def evaluate_retrieval(
-    settings: Settings, questions_path: Path, index_dir: Path | None = None, corpus: Path | None = None
+    settings: Settings,
+    questions_path: Path,
+    index_dir: Path | None = None,
+    corpus: Path | None = None,
+    gate: bool = True,
 ) -> dict[str, dict]:
-    """Results keyed by configuration name, e.g. 'hybrid (all-MiniLM-L6-v2)' or 'bm25'."""
+    """Results keyed by configuration name, e.g. 'hybrid (all-MiniLM-L6-v2)' or 'bm25'.
+
+    With ``gate=False`` the relevance gate is off: pure ranking quality, every question gets hits.
+    """
     questions = load_questions(questions_path)
     results: dict[str, dict] = {}
     if corpus is None:
@@ -92,8 +103,8 @@ def evaluate_retrieval(
         )
         model = index.manifest.embedding_model
         s = replace(settings, embedding_model=model)
-        retriever = Retriever(index, Embedder(model, threads=s.ort_threads), s)
-        runs = run_configs(retriever, questions, ("lexical", "dense", "hybrid"))
+        retriever = Retriever(index, Embedder.from_settings(s), s)
+        runs = run_configs(retriever, questions, ("lexical", "dense", "hybrid"), gate)
         results["bm25"] = runs["lexical"]
         results[f"dense ({model})"] = runs["dense"]
         results[f"hybrid ({model})"] = runs["hybrid"]
@@ -106,9 +117,9 @@ def evaluate_retrieval(
             root = Path(tmp) / model
             ingest([corpus], s, index_root=root)
             index = PolicyIndex.open(root)
-            retriever = Retriever(index, Embedder(model, threads=s.ort_threads), s)
+            retriever = Retriever(index, Embedder.from_settings(s), s)
             modes = ("lexical", "dense", "hybrid") if not results else ("dense", "hybrid")
-            runs = run_configs(retriever, questions, modes)
+            runs = run_configs(retriever, questions, modes, gate)
             if "lexical" in runs:
                 results["bm25"] = runs["lexical"]
             results[f"dense ({model})"] = runs["dense"]

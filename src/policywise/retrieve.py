@@ -71,6 +71,7 @@ class Retriever:
         timings: dict[str, float] = {}
         dense: dict[str, tuple[int, float]] = {}
         payload: dict[str, tuple[str, dict]] = {}
+        vec = None
         if mode in ("hybrid", "dense"):
             vec = self.embedder.embed_query(query)
             timings["embed"] = _ms(t0)
@@ -86,12 +87,11 @@ class Retriever:
                 lexical[cid] = (rank, score)
             timings["lexical"] = _ms(t1)
         missing = [cid for cid in lexical if cid not in payload]
-        if missing:
-            payload.update(self.index.vectors.get(missing))
-            if dense:
-                # A passage only BM25 found still gets its real cosine, so fusion compares like with like.
-                for cid, sim in self.index.vectors.similarities(vec, missing).items():
-                    dense[cid] = (len(dense), sim)
+        # Passages only BM25 found still get their real cosine, so fusion compares like with like.
+        for h in self.index.vectors.get_scored(missing, vec):
+            payload[h.id] = (h.text, h.metadata)
+            if vec is not None:
+                dense[h.id] = (len(dense), h.similarity)
 
         fused = self._fuse(dense, lexical)
         hits = [self._hit(cid, score, dense, lexical, payload) for cid, score in fused if cid in payload]
@@ -104,7 +104,7 @@ class Retriever:
             hits = []
         elif gate:
             hits = self._drop_weak(hits, best_dense, coverage)
-        hits = _dedupe(hits)[:k]
+        hits = _dedupe(hits, k)
         timings["total"] = _ms(t0)
         return SearchResult(query, hits, covered, round(best_dense, 4), round(best_cov, 4), timings)
 
@@ -199,10 +199,13 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
-def _dedupe(hits: list[Hit], threshold: float = 0.7) -> list[Hit]:
+def _dedupe(hits: list[Hit], k: int, threshold: float = 0.7) -> list[Hit]:
+    """The first ``k`` hits, skipping any that mostly repeat a better one (the same policy saved twice)."""
     kept: list[Hit] = []
     kept_shingles: list[set[tuple[str, ...]]] = []
     for h in hits:
+        if len(kept) == k:
+            break
         sh = _shingles(h.text)
         if any(len(sh & other) / max(1, len(sh | other)) >= threshold for other in kept_shingles):
             continue
@@ -220,7 +223,4 @@ def open_retriever(settings: Settings, index_root: Path | None = None) -> Retrie
     index = PolicyIndex.open(
         Path(index_root or settings.vector_store_path), settings.chroma_host, settings.chroma_port
     )
-    embedder = Embedder(
-        settings.embedding_model, threads=settings.ort_threads, batch_size=settings.embed_batch_size
-    )
-    return Retriever(index, embedder, settings)
+    return Retriever(index, Embedder.from_settings(settings), settings)

@@ -33,8 +33,13 @@ class VectorStore:
     """A thin wrapper over one Chroma collection, so the rest of the code never touches Chroma's API."""
 
     def __init__(
-        self, path: Path | None = None, host: str = "", port: int = 8000, collection: str = COLLECTION
-    ):
+        self,
+        path: Path | None = None,
+        host: str = "",
+        port: int = 8000,
+        collection: str = COLLECTION,
+        hnsw: dict | None = None,
+    ) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -47,18 +52,23 @@ class VectorStore:
                 raise ValueError("an embedded vector store needs a path")
             self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             self.location = str(path)
+        self._count: int | None = None
         self._collection = self._client.get_or_create_collection(
-            collection, embedding_function=None, configuration={"hnsw": dict(HNSW)}
+            collection, embedding_function=None, configuration={"hnsw": dict(hnsw or HNSW)}
         )
 
     def count(self) -> int:
-        return self._collection.count()
+        # Asked on every query; the collection only changes through this object (or a new generation).
+        if self._count is None:
+            self._count = self._collection.count()
+        return self._count
 
     def add(
         self, ids: Sequence[str], embeddings: np.ndarray, texts: Sequence[str], metadatas: Sequence[dict]
     ) -> None:
         # Chroma rejects None metadata values; absent keys mean "not applicable".
         clean = [{k: v for k, v in m.items() if v is not None} for m in metadatas]
+        self._count = None
         step = 1000
         for i in range(0, len(ids), step):
             self._collection.add(
@@ -70,6 +80,7 @@ class VectorStore:
 
     def delete_where(self, key: str, value: str) -> None:
         self._collection.delete(where={key: value})
+        self._count = None
 
     def query(self, embedding: np.ndarray, k: int) -> list[VectorHit]:
         n = min(k, self.count())
@@ -96,16 +107,20 @@ class VectorStore:
             for i, t, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
         }
 
-    def similarities(self, embedding: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
-        """Cosine similarity of ``embedding`` to the stored vectors of ``ids`` (exact, not approximate)."""
+    def get_scored(self, ids: Sequence[str], embedding: np.ndarray | None) -> list[VectorHit]:
+        """Records of ``ids`` with their exact cosine similarity to ``embedding`` (0.0 without one)."""
         if not ids:
-            return {}
-        res = self._collection.get(ids=list(ids), include=["embeddings"])
-        vecs = np.asarray(res["embeddings"], dtype=np.float32)
-        if vecs.size == 0:
-            return {}
-        sims = vecs @ embedding.astype(np.float32)
-        return {i: float(s) for i, s in zip(res["ids"], sims, strict=True)}
+            return []
+        include = ["documents", "metadatas"] + (["embeddings"] if embedding is not None else [])
+        res = self._collection.get(ids=list(ids), include=include)
+        if embedding is not None and len(res["ids"]):
+            sims = np.asarray(res["embeddings"], dtype=np.float32) @ embedding.astype(np.float32)
+        else:
+            sims = np.zeros(len(res["ids"]), dtype=np.float32)
+        return [
+            VectorHit(id=i, similarity=float(sim), text=t or "", metadata=dict(m or {}))
+            for i, sim, t, m in zip(res["ids"], sims, res["documents"], res["metadatas"], strict=True)
+        ]
 
     def all_records(self, batch: int = 5000) -> list[tuple[str, str, dict]]:
         """Every (id, text, metadata), paged so large collections don't need one huge query."""

@@ -174,9 +174,7 @@ def _ingest(
         try:
             for src in [*report.removed, *(s for s in to_load if s in old_files)]:
                 store.delete_where("source", src)
-            embedder = embedder or Embedder(
-                spec.name, threads=settings.ort_threads, batch_size=settings.embed_batch_size
-            )
+            embedder = embedder or Embedder.from_settings(settings, for_ingest=True)
             for n, src in enumerate(to_load, 1):
                 if progress:
                     progress(src, n, len(to_load))
