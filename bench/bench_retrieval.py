@@ -143,7 +143,12 @@ def synthetic_index(base: PolicyIndex, model: str, n: int, out: Path, hnsw: dict
     LexicalIndex.build(all_ids, all_texts).save(gen / "bm25")
     (gen / "docs.json").write_text("{}")
     spec = base.manifest
-    Manifest(embedding_model=model, dimension=spec.dimension, chunker=spec.chunker).write(gen)
+    Manifest(
+        embedding_model=model,
+        dimension=spec.dimension,
+        chunker=spec.chunker,
+        lexical_version=spec.lexical_version,
+    ).write(gen)
     set_current(out, gen)
     return build_s
 

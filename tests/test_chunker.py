@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policywise.ingest.chunker import ChunkerSettings, chunk_document
-from policywise.ingest.sentences import split_sentences
 from policywise.models import count_tokens
+from policywise.sentences import split_sentences
 from policywise.types import Document, Section
 
 

@@ -189,8 +189,94 @@ def _search_batch(retriever: object, batch: TextIO, top_k: int | None, mode: str
         click.echo(json.dumps(out, ensure_ascii=False))
 
 
+@main.command()
+@click.argument("question", required=False)
+@click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default VECTOR_STORE_PATH)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON (see README).")
+@click.option(
+    "--provider",
+    type=click.Choice(["extractive", "llm"]),
+    default=None,
+    help="Default: the LLM when one is configured, else extractive.",
+)
+@click.option(
+    "--batch", type=click.File("r"), help='JSONL file of {"id", "question"} lines (\'-\' for stdin).'
+)
+@click.pass_context
+def ask(
+    ctx: click.Context,
+    question: str | None,
+    index_dir: Path | None,
+    as_json: bool,
+    provider: str | None,
+    batch: TextIO | None,
+) -> None:
+    """Answer QUESTION from the policies, with citations."""
+    from policywise.assistant import Assistant
+
+    if (question is None) == (batch is None):
+        raise click.UsageError("give either a QUESTION or --batch FILE")
+    settings = _settings(ctx)
+    if index_dir is not None:
+        settings = settings.with_overrides(vector_store_path=index_dir)
+    if provider == "llm" and not settings.llm_configured:
+        raise click.UsageError("--provider llm needs OPENROUTER_API_KEY or LLM_BASE_URL")
+    assistant = Assistant(settings)
+    _open(lambda: assistant.retriever)
+    if batch is not None:
+        _ask_batch(assistant, batch, provider)
+        return
+    answer = assistant.ask(question, provider=provider)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo(answer.answer)
+    for c in answer.citations:
+        where = c.section + (f", page {c.page}" if c.page else "")
+        click.echo(f"  [{c.number}] {c.title} - {where} ({c.source})")
+    if answer.degraded:
+        click.echo(f"  (fallback: {answer.degraded_reason})", err=True)
+
+
+def _ask_batch(assistant: object, batch: TextIO, provider: str | None) -> None:
+    for n, line in enumerate(batch, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            question = item["question"]
+        except (ValueError, KeyError, TypeError) as exc:
+            reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            click.echo(json.dumps({"id": None, "line": n, "error": f"line {n}: {reason}"}))
+            continue
+        a = assistant.ask(question, provider=provider)  # type: ignore[attr-defined]
+        out = {
+            "id": item.get("id"),
+            "status": a.status,
+            "answer": a.answer,
+            "citations": [
+                {
+                    "number": c.number,
+                    "source": c.source,
+                    "title": c.title,
+                    "section": c.section,
+                    "page": c.page,
+                    "snippet": c.snippet,
+                }
+                for c in a.citations
+            ],
+            "retrieved": [{"source": r["source"], "score": r["score"]} for r in a.retrieved],
+        }
+        click.echo(json.dumps(out, ensure_ascii=False))
+
+
 @main.command("eval")
-@click.option("--retrieval", is_flag=True, default=True, help="Evaluate retrieval (hit@k, MRR by kind).")
+@click.option("--retrieval/--no-retrieval", default=True, help="Retrieval table: hit@k and MRR by kind.")
+@click.option(
+    "--answers/--no-answers", default=True, help="Answer table: keywords, citations, refusals, latency."
+)
 @click.option(
     "--questions", type=click.Path(exists=True, path_type=Path), default=Path("eval/questions.jsonl")
 )
@@ -199,7 +285,7 @@ def _search_batch(retriever: object, batch: TextIO, top_k: int | None, mode: str
     "--corpus",
     type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="Policy folder: builds temporary indexes so every model can be compared.",
+    help="Policy folder: builds temporary indexes so every model can be compared (retrieval).",
 )
 @click.option("--no-gate", is_flag=True, help="Turn the relevance gate off: ranking quality only.")
 @click.option("--json", "as_json", is_flag=True)
@@ -207,23 +293,43 @@ def _search_batch(retriever: object, batch: TextIO, top_k: int | None, mode: str
 def eval_cmd(
     ctx: click.Context,
     retrieval: bool,
+    answers: bool,
     questions: Path,
     index_dir: Path | None,
     corpus: Path | None,
     no_gate: bool,
     as_json: bool,
 ) -> None:
-    """Measure retrieval quality on a question set with gold documents."""
-    from policywise.evaluation import evaluate_retrieval, format_retrieval_table
+    """Measure retrieval and answer quality on a question set with gold documents."""
+    from policywise.evaluation import (
+        evaluate_answers,
+        evaluate_retrieval,
+        format_answer_table,
+        format_retrieval_table,
+    )
 
     settings = _settings(ctx)
-    results = _open(
-        lambda: evaluate_retrieval(settings, questions, index_dir=index_dir, corpus=corpus, gate=not no_gate)
-    )
+    out: dict[str, dict] = {}
+    if retrieval:
+        out["retrieval"] = _open(
+            lambda: evaluate_retrieval(
+                settings, questions, index_dir=index_dir, corpus=corpus, gate=not no_gate
+            )
+        )
+    if answers:
+        providers = ["extractive"] + (["llm"] if settings.llm_configured else [])
+        out["answers"] = {
+            p: _open(lambda p=p: evaluate_answers(settings, questions, index_dir=index_dir, provider=p))
+            for p in providers
+        }
     if as_json:
-        click.echo(json.dumps(results, indent=2))
-    else:
-        click.echo(format_retrieval_table(results))
+        click.echo(json.dumps(out, indent=2))
+        return
+    if "retrieval" in out:
+        click.echo(format_retrieval_table(out["retrieval"]))
+    for provider, table in out.get("answers", {}).items():
+        click.echo("")
+        click.echo(format_answer_table(table, provider))
 
 
 if __name__ == "__main__":

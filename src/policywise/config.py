@@ -12,6 +12,8 @@ from pathlib import Path
 
 EMBEDDING_MODELS = ("all-MiniLM-L6-v2", "paraphrase-MiniLM-L3-v2")
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+GUARDRAILS_LEVELS = ("off", "standard", "strict")
 
 
 class ConfigError(ValueError):
@@ -56,7 +58,37 @@ class Settings:
     min_dense_score: float | None = None  # None: the per-model default in retrieve.py
     min_lexical_coverage: float = 0.1
 
+    # Answering
+    guardrails_level: str = "standard"  # off | standard | strict
+    max_question_chars: int = 1000
+    answer_max_sentences: int = 4
+    history_turns: int = 3  # previous exchanges used to rewrite a follow-up question
+
+    # LLM through any OpenAI-compatible API; with no key, answers are extractive (offline).
+    openrouter_api_key: str = field(default="", repr=False)
+    llm_base_url: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    llm_model: str = "meta-llama/llama-3.3-8b-instruct:free"
+    max_tokens: int = 400
+    llm_temperature: float = 0.1
+    llm_timeout_s: float = 10.0  # one HTTP attempt
+    llm_deadline_s: float = 20.0  # the whole answer, retries included; then the extractive answer is used
+    llm_max_retries: int = 2
+    breaker_failures: int = 3  # consecutive failures that open the circuit
+    breaker_reset_s: float = 30.0  # open -> half-open after this long
+
     log_level: str = "INFO"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openrouter_api_key or self.llm_base_url)
+
+    @property
+    def llm_endpoint(self) -> tuple[str, str]:
+        """(base URL, API key) of the LLM: OpenRouter when its key is set, else LLM_BASE_URL + LLM_API_KEY."""
+        if self.openrouter_api_key:
+            return OPENROUTER_BASE_URL, self.openrouter_api_key
+        return self.llm_base_url, self.llm_api_key or "not-needed"
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -83,6 +115,21 @@ _ENV_NAMES: dict[str, str] = {
     "lexical_weight": "LEXICAL_WEIGHT",
     "min_dense_score": "MIN_DENSE_SCORE",
     "min_lexical_coverage": "MIN_LEXICAL_COVERAGE",
+    "guardrails_level": "GUARDRAILS_LEVEL",
+    "max_question_chars": "MAX_QUESTION_CHARS",
+    "answer_max_sentences": "ANSWER_MAX_SENTENCES",
+    "history_turns": "HISTORY_TURNS",
+    "openrouter_api_key": "OPENROUTER_API_KEY",
+    "llm_base_url": "LLM_BASE_URL",
+    "llm_api_key": "LLM_API_KEY",
+    "llm_model": "LLM_MODEL",
+    "max_tokens": "MAX_TOKENS",
+    "llm_temperature": "LLM_TEMPERATURE",
+    "llm_timeout_s": "LLM_TIMEOUT_S",
+    "llm_deadline_s": "LLM_DEADLINE_S",
+    "llm_max_retries": "LLM_MAX_RETRIES",
+    "breaker_failures": "BREAKER_FAILURES",
+    "breaker_reset_s": "BREAKER_RESET_S",
     "log_level": "LOG_LEVEL",
 }
 
@@ -103,6 +150,8 @@ def _convert(name: str, raw: str, kind: str) -> object:
             return Path(raw)
         if kind.startswith("int"):
             return int(raw)
+        if kind.startswith("float") and "None" not in kind:
+            return float(raw)
         if kind.startswith("float"):
             return float(raw) if raw.strip() else None
         return raw
@@ -141,6 +190,14 @@ def _validate(s: Settings) -> None:
         raise ConfigError("ORT_THREADS and INGEST_THREADS must be at least 1")
     if not 1 <= s.embed_batch_size <= 64:
         raise ConfigError("EMBED_BATCH_SIZE must be between 1 and 64")
+    if s.guardrails_level not in GUARDRAILS_LEVELS:
+        raise ConfigError(
+            f"GUARDRAILS_LEVEL={s.guardrails_level!r} must be one of {', '.join(GUARDRAILS_LEVELS)}"
+        )
+    if s.max_tokens < 16:
+        raise ConfigError("MAX_TOKENS must be at least 16")
+    if s.llm_timeout_s <= 0 or s.llm_deadline_s <= 0:
+        raise ConfigError("LLM_TIMEOUT_S and LLM_DEADLINE_S must be positive")
     if s.fusion not in ("convex", "rrf"):
         raise ConfigError(f"FUSION={s.fusion!r} must be 'convex' or 'rrf'")
     if s.top_k < 1 or s.candidates < s.top_k:

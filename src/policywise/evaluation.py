@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
+import time
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -145,4 +147,105 @@ def format_retrieval_table(results: dict[str, dict]) -> str:
                 f"| {name} | {kind} | {int(row['n'])} | {cell('hit@1')} | {cell('hit@3')} | {cell('hit@5')} "
                 f"| {cell('mrr')} | {cell('no_hit')} |"
             )
+    return "\n".join(lines)
+
+
+def evaluate_answers(
+    settings: Settings, questions_path: Path, index_dir: Path | None = None, provider: str = "extractive"
+) -> dict[str, dict]:
+    """Answer quality and latency for one provider, by question kind and overall."""
+    from policywise.answer.check import lexically_supported
+    from policywise.assistant import Assistant
+    from policywise.sentences import split_sentences
+
+    questions = load_questions(questions_path)
+    if index_dir is not None:
+        settings = replace(settings, vector_store_path=index_dir)
+    assistant = Assistant(settings)
+    assistant.warm_up()
+    index = assistant.retriever.index
+    rows = []
+    for q in questions:
+        t = time.perf_counter()
+        a = assistant.ask(q["question"], provider=provider)
+        latency = (time.perf_counter() - t) * 1000
+        gold = {Path(g).name for g in q["gold_docs"]}
+        answered = a.status == "answered"
+        row = {"kind": q["kind"], "answerable": bool(gold), "answered": answered, "latency": latency}
+        if gold and answered:
+            kws = q.get("answer_keywords") or []
+            row["keyword_recall"] = (
+                sum(k.lower() in a.answer.lower() for k in kws) / len(kws) if kws else None
+            )
+            chunks = index.vectors.get([c.chunk_id for c in a.citations])
+            good = 0
+            for c in a.citations:
+                text = " ".join(chunks.get(c.chunk_id, ("", {}))[0].split())
+                lines = [" ".join(line.split()) for line in c.snippet.split("\n") if line.strip()]
+                snippet_ok = all(line in text for line in lines)
+                good += snippet_ok and Path(c.source).name in gold
+            row["citation_accuracy"] = good / len(a.citations) if a.citations else 0.0
+            sentences = [s for s in split_sentences(a.answer) if s.strip()]
+            supported = 0
+            for s in sentences:
+                numbers = [int(n) for n in re.findall(r"\[(\d+)\]", s)]
+                cited = [chunks.get(c.chunk_id, ("", {}))[0] for c in a.citations if c.number in numbers]
+                supported += bool(cited) and lexically_supported(re.sub(r"\s*\[\d+\]", "", s), cited)
+            row["groundedness"] = supported / len(sentences) if sentences else 0.0
+        rows.append(row)
+    return _answer_table(rows)
+
+
+def _answer_table(rows: list[dict]) -> dict[str, dict]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[r["kind"]].append(r)
+        groups["all"].append(r)
+    out: dict[str, dict] = {}
+    for kind, rs in groups.items():
+        answerable = [r for r in rs if r["answerable"]]
+        unanswerable = [r for r in rs if not r["answerable"]]
+        answered = [r for r in answerable if r["answered"]]
+        lat = sorted(r["latency"] for r in rs)
+
+        def mean(key: str, items: list[dict] = answered) -> float | None:
+            vals = [r[key] for r in items if r.get(key) is not None]
+            return round(sum(vals) / len(vals), 3) if vals else None
+
+        out[kind] = {
+            "n": len(rs),
+            "keyword_recall": mean("keyword_recall"),
+            "citation_accuracy": mean("citation_accuracy"),
+            "groundedness": mean("groundedness"),
+            "refusal_accuracy": round(sum(not r["answered"] for r in unanswerable) / len(unanswerable), 3)
+            if unanswerable
+            else None,
+            "false_refusal_rate": round(sum(not r["answered"] for r in answerable) / len(answerable), 3)
+            if answerable
+            else None,
+            "latency_p50_ms": round(lat[len(lat) // 2], 1),
+            "latency_p95_ms": round(lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))], 1),
+        }
+    return out
+
+
+def format_answer_table(results: dict[str, dict], provider: str) -> str:
+    keys = [
+        "keyword_recall",
+        "citation_accuracy",
+        "groundedness",
+        "refusal_accuracy",
+        "false_refusal_rate",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    ]
+    lines = [
+        "| provider | questions | n | " + " | ".join(k.replace("_", " ") for k in keys) + " |",
+        "|" + "---|" * (len(keys) + 3),
+    ]
+    for kind in ["all", "factual", "paraphrase", "multi-doc", "unanswerable"]:
+        row = results.get(kind)
+        if row:
+            cells = ["" if row[k] is None else str(row[k]) for k in keys]
+            lines.append(f"| {provider} | {kind} | {row['n']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

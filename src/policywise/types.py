@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, field
 
 
@@ -79,19 +80,26 @@ class Citation:
     section: str
     page: int | None
     chunk_id: str
-    snippet: str
+    snippet: str  # the quoted passage text supporting the claim; one sentence per line
+
+
+ANSWER_STATUSES = ("answered", "insufficient_evidence", "out_of_scope", "refused")
 
 
 @dataclass
 class Answer:
-    status: str  # answered | insufficient_evidence | out_of_scope | refused
+    status: str  # one of ANSWER_STATUSES
     answer: str
     citations: list[Citation] = field(default_factory=list)
-    provider: str = "extractive"
-    degraded: bool = False
+    provider: str = "extractive"  # extractive | llm:<model>
+    degraded: bool = False  # a fallback was used; degraded_reason says why
     degraded_reason: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
-    reason: str | None = None  # refusal / guardrail reason code
+    reason: str | None = None  # reason code for refusals and non-answers
+    question: str = ""  # the standalone question actually answered, personal data redacted
+    retrieved: list[dict] = field(default_factory=list)  # ranked passages: source, title, section, score
+    flags: list[str] = field(default_factory=list)  # e.g. pii_redacted, sensitive_topic
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -17,6 +17,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+LEXICAL_VERSION = 2  # bump when tokenize() changes: indexes built before must be rebuilt
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 STOPWORDS = frozenset(
     [
@@ -172,8 +173,13 @@ def _stem(words: list[str]) -> list[str]:
     return _stemmer.stemWords(words)
 
 
+_CONTRACTION = re.compile(r"(?:n't|'s|'m|'re|'ll|'ve|'d)\b")
+
+
 def tokenize(text: str) -> list[str]:
-    words = [w.replace("'", "") for w in _TOKEN.findall(text.lower())]
+    # "what's", "I'm", "isn't" reduce to their stop words instead of becoming rare made-up terms.
+    text = _CONTRACTION.sub("", text.lower().replace("\u2019", "'"))
+    words = [w.replace("'", "") for w in _TOKEN.findall(text)]
     return _stem([w for w in words if w not in STOPWORDS])
 
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 MANIFEST_FILE = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors
 
 
 class IndexMismatchError(RuntimeError):
@@ -33,6 +33,7 @@ class Manifest:
     built_at: str = ""
     build_seconds: float = 0.0
     format_version: int = FORMAT_VERSION
+    lexical_version: int = 0
 
     @property
     def chunk_count(self) -> int:
@@ -57,6 +58,13 @@ class Manifest:
         tmp.replace(directory / MANIFEST_FILE)
 
     def check_compatible(self, model: str, chunker: dict[str, int], location: str) -> None:
+        from policywise.index.lexical import LEXICAL_VERSION
+
+        if self.lexical_version != LEXICAL_VERSION or self.format_version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index at {location} was built by another PolicyWise version (format {self.format_version}, "
+                f"lexical {self.lexical_version}); rebuild it with `policywise ingest --rebuild`"
+            )
         if self.embedding_model != model:
             raise IndexMismatchError(
                 f"index at {location} was built with embedding model {self.embedding_model!r}, "

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from policywise.index.lexical import LexicalIndex
 from policywise.index.manifest import MANIFEST_FILE, Manifest
+from policywise.index.sentences import SentenceStore
 from policywise.index.vector_store import COLLECTION, VectorStore
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class PolicyIndex:
         self._vectors: VectorStore | None = None
         self._lexical: LexicalIndex | None = None
         self._docs: dict[str, DocRecord] | None = None
+        self._sentences: SentenceStore | None = None
         self._lock = threading.Lock()
         self._tmp_copy: Path | None = None
 
@@ -149,11 +151,18 @@ class PolicyIndex:
             return self._docs
 
     @property
+    def sentences(self) -> SentenceStore:
+        with self._lock:
+            if self._sentences is None:
+                self._sentences = SentenceStore.load(self.generation)
+            return self._sentences
+
+    @property
     def loaded(self) -> bool:
         return self._vectors is not None and self._lexical is not None
 
     def load(self) -> None:
-        _ = self.vectors, self.lexical
+        _ = self.vectors, self.lexical, self.sentences, self.documents
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.generation.rglob("*") if p.is_file())

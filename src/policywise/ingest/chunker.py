@@ -12,8 +12,8 @@ import hashlib
 from dataclasses import dataclass
 
 from policywise.config import Settings
-from policywise.ingest.sentences import split_sentences
 from policywise.models import count_tokens, get_spec
+from policywise.sentences import split_sentences
 from policywise.types import Chunk, Document, Section, header_text
 
 CHUNKER_VERSION = 1

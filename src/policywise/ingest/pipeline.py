@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from policywise.config import Settings
 from policywise.index.embedder import Embedder
-from policywise.index.lexical import LexicalIndex
+from policywise.index.lexical import LEXICAL_VERSION, LexicalIndex
 from policywise.index.manifest import FileEntry, Manifest
+from policywise.index.sentences import SentenceStore
 from policywise.index.store import (
     GEN_PREFIX,
     STAGING_SUFFIX,
@@ -37,6 +40,7 @@ from policywise.index.vector_store import VectorStore
 from policywise.ingest.chunker import chunk_document, chunker_settings, section_id
 from policywise.ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_document
 from policywise.models import get_spec
+from policywise.sentences import chunk_sentences
 from policywise.types import Chunk, Document, header_text
 
 logger = logging.getLogger(__name__)
@@ -162,6 +166,7 @@ def _ingest(
         else:
             staging.mkdir(parents=True)
         manifest = Manifest(
+            lexical_version=LEXICAL_VERSION,
             embedding_model=spec.name,
             dimension=spec.dimension,
             chunker=chunk_cfg.as_dict(),
@@ -170,6 +175,7 @@ def _ingest(
         docs = read_docstore(previous) if previous is not None else {}
         docs = {s: d for s, d in docs.items() if s in report.unchanged}
 
+        new_sentences: dict[str, tuple[list[str], np.ndarray]] = {}
         store = VectorStore(path=staging / "chroma")
         try:
             for src in [*report.removed, *(s for s in to_load if s in old_files)]:
@@ -194,6 +200,12 @@ def _ingest(
                 store.add(
                     [c.id for c in chunks], vectors, [c.text for c in chunks], [_meta(c) for c in chunks]
                 )
+                per_chunk = [chunk_sentences(c.text) for c in chunks]
+                sent_vecs = embedder.embed([s for sents in per_chunk for s in sents])
+                row = 0
+                for c, sents in zip(chunks, per_chunk, strict=True):
+                    new_sentences[c.id] = (sents, sent_vecs[row : row + len(sents)])
+                    row += len(sents)
                 report.chunks_embedded += len(chunks)
                 (report.updated if src in old_files else report.added).append(src)
                 manifest.files[src] = FileEntry(
@@ -216,6 +228,7 @@ def _ingest(
         )
         shutil.rmtree(staging / "bm25", ignore_errors=True)
         lexical.save(staging / "bm25")
+        _write_sentences(staging, [r[0] for r in records], new_sentences)
         write_docstore(staging, docs)
         manifest.root = _display_root(root)
         manifest.built_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -243,6 +256,24 @@ def _ingest(
         report.seconds,
     )
     return report
+
+
+def _write_sentences(
+    generation: Path, chunk_ids: list[str], new: dict[str, tuple[list[str], np.ndarray]]
+) -> None:
+    """Sentence vectors for every chunk in the index: kept from the previous build, or just embedded."""
+    old = SentenceStore.load(generation) if SentenceStore.exists(generation) else None
+    entries = []
+    for cid in chunk_ids:
+        if cid in new:
+            entries.append((cid, *new[cid]))
+        elif old is not None and cid in old:
+            entries.append((cid, old.sentences(cid), old.vectors(cid)))
+        else:
+            raise RuntimeError(f"chunk {cid} has no sentence vectors; rebuild with --rebuild")
+    store = SentenceStore.build(entries)
+    del old  # release the memory map before the file is replaced
+    store.save(generation)
 
 
 def _clear_interrupted_builds(index_root: Path) -> None:

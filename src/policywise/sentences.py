@@ -98,3 +98,11 @@ def _is_abbreviation(text: str, dot: int) -> bool:
         return True
     # Single letters ("J. Smith", "section 4.b.") are initials, not sentence ends.
     return len(word) == 1 and word.isalpha()
+
+
+def chunk_sentences(text: str) -> list[str]:
+    """The sentences of a chunk as answers use them: one per sentence, list item or table row."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        out.extend(s for s in split_sentences(line) if s.strip())
+    return out

@@ -1,0 +1,1 @@
+"""Answer generation: extractive answers offline, LLM answers through an OpenAI-compatible API."""

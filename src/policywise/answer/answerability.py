@@ -1,0 +1,110 @@
+"""Does the evidence answer the question, or is it only about the same topic?
+
+Retrieval scores cannot tell "about parental leave" from "says how many weeks of parental leave":
+near-miss questions find on-topic passages. Two cheap, general checks catch many of them:
+the best sentence must be close enough to the question, and when the question asks for a kind of
+fact (an amount, a number of days, a date, a duration, a frequency, a percentage) the chosen
+sentences must contain one. "How much is the stipend?" answered by "a stipend may be available" is
+not an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"hundred|half|a|an|single|double|twice|once"
+)
+_NUM = rf"(?:\d[\d,.]*|{_NUMBER_WORDS})"
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+_UNITS = (
+    r"(?:minute|hour|day|week|month|year|business day|calendar day|working day|workday|night|session|time)s?"
+)
+
+_PATTERNS = {
+    "amount": re.compile(
+        rf"[$€£]\s?\d|\d\s?(?:%|percent|dollars|usd|cad|eur|gbp)\b|\b{_NUM}\s+{_UNITS}\b", re.I
+    ),
+    "percent": re.compile(r"\d\s?(?:%|percent)|\bhalf\b|\bfull\b", re.I),
+    "count": re.compile(rf"\b{_NUM}\b", re.I),
+    "date": re.compile(
+        rf"\b{_MONTH}\b|\b\d{{1,2}}/\d{{1,2}}\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|"
+        rf"\bwithin\s+{_NUM}\b|\b{_NUM}\s+{_UNITS}\s+(?:before|after|of|from|prior)\b|"
+        r"\b\d{1,2}(?::\d\d)?\s?(?:a\.?m|p\.?m)\b|"
+        r"\b(?:q[1-4]|quarter|annually|each year|every year|end of|start of|first day|last day|deadline)\b|"
+        r"\bby the\b",
+        re.I,
+    ),
+    "duration": re.compile(rf"\b{_NUM}[\s-]+{_UNITS}\b|\bwithin\b|\buntil\b", re.I),
+    "frequency": re.compile(
+        rf"\bevery\b|\beach\b|\bper\b|\bannual(?:ly)?\b|\bmonthly\b|\bweekly\b|\bdaily\b|\bquarterly\b|"
+        rf"\byearly\b|\bonce\b|\btwice\b|\b{_NUM}\s+times\b",
+        re.I,
+    ),
+}
+
+# The question forms that ask for a kind of fact. Order matters: the first match wins.
+_ASKS = [
+    (
+        "percent",
+        re.compile(r"\bwhat (?:percent|percentage)\b|\bhow big a (?:bonus )?percentage\b|\bwhat %", re.I),
+    ),
+    (
+        "amount",
+        re.compile(
+            r"\bhow much\b|\bwhat(?:'s| is| are)? the (?:\w+ )?(?:rate|amount|cap|limit|cost|price|"
+            r"budget|allowance|stipend|salary|pay)\b",
+            re.I,
+        ),
+    ),
+    ("count", re.compile(r"\bhow many\b", re.I)),
+    ("duration", re.compile(r"\bhow long\b", re.I)),
+    ("frequency", re.compile(r"\bhow often\b|\bhow frequently\b", re.I)),
+    (
+        "date",
+        re.compile(
+            r"\bwhen\b|\bwhat (?:date|day|time)\b|\bwhich (?:exact )?(?:dates?|days?)\b|\bby when\b|"
+            r"\bdeadline\b|\bhow soon\b|\bhow quickly\b|\bhow fast\b",
+            re.I,
+        ),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    answerable: bool
+    reason: str  # "ok", "weak_match", "missing_<kind>"
+    asks_for: str | None
+
+
+def asks_for(question: str) -> str | None:
+    for kind, pattern in _ASKS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def has_fact(kind: str, text: str) -> bool:
+    if kind == "count":
+        return bool(_PATTERNS["count"].search(re.sub(r"\[\d+\]", "", text)))
+    if kind == "date":
+        # A date question is often answered with a deadline ("within 5 business days").
+        return bool(_PATTERNS["date"].search(text) or _PATTERNS["duration"].search(text))
+    if kind == "duration":
+        # "How long" also asks for lengths ("how long must my password be": 14 characters).
+        return bool(
+            _PATTERNS["duration"].search(text) or _PATTERNS["count"].search(re.sub(r"\[\d+\]", "", text))
+        )
+    return bool(_PATTERNS[kind].search(text))
+
+
+def judge(question: str, best_score: float, answer_text: str, min_score: float) -> Evidence:
+    kind = asks_for(question)
+    if best_score < min_score:
+        return Evidence(False, "weak_match", kind)
+    if kind is not None and not has_fact(kind, answer_text):
+        return Evidence(False, f"missing_{kind}", kind)
+    return Evidence(True, "ok", kind)

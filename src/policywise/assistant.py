@@ -1,0 +1,304 @@
+"""The one entry point: ask(question) -> Answer. The CLI and the web service both call it.
+
+question -> guard -> (standalone rewrite) -> retrieve -> answer (LLM or extractive) -> check -> Answer
+
+The extractive answer is always composed: it is the offline default, the yardstick for whether the
+policies answer the question at all, and the fallback whenever the LLM fails, is slow, is switched
+off by the circuit breaker, or says something its sources don't support.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from policywise import guardrails
+from policywise.answer.answerability import judge
+from policywise.answer.check import check_answer
+from policywise.answer.extractive import Composition, ExtractiveComposer, with_marker
+from policywise.answer.llm import LLMClient, LLMConfig, LLMError
+from policywise.answer.prompts import answer_messages, rewrite_messages
+from policywise.config import Settings
+from policywise.ops.circuit_breaker import CircuitBreaker
+from policywise.retrieve import Retriever, SearchResult, open_retriever
+from policywise.types import Answer, Citation
+
+logger = logging.getLogger(__name__)
+
+# Below this the best sentence is not an answer (docs/evaluation.md: chosen so that at most ~3% of
+# answerable questions are turned away on either eval set).
+MIN_SENTENCE_SCORE = 0.55
+NOT_FOUND_MESSAGE = "I couldn't find this in the company policies. People Operations (HR) can help with it."
+PROVIDERS = ("extractive", "llm")
+_FOLLOW_UP = re.compile(
+    r"^\s*(?:and|also|but|so|what about|how about|what if|same for|for|or|then|plus)\b"
+    r"|\b(?:it|that|this|they|them|those|these|there|he|she)\b",
+    re.IGNORECASE,
+)
+
+History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
+
+
+@dataclass
+class _Context:
+    question: str  # standalone, redacted
+    search: SearchResult
+    qvec: np.ndarray
+    composition: Composition
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+
+class Assistant:
+    def __init__(
+        self, settings: Settings, retriever: Retriever | None = None, llm: LLMClient | None = None
+    ) -> None:
+        self.settings = settings
+        self._retriever = retriever
+        self._composer: ExtractiveComposer | None = None
+        self._lock = threading.Lock()
+        if llm is None and settings.llm_configured:
+            breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s)
+            llm = LLMClient(LLMConfig.from_settings(settings), breaker)
+        self.llm = llm
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = open_retriever(self.settings)
+            return self._retriever
+
+    @property
+    def composer(self) -> ExtractiveComposer:
+        if self._composer is None:
+            self._composer = ExtractiveComposer(self.retriever.index)
+        return self._composer
+
+    def warm_up(self) -> None:
+        """Load the model and the index now rather than on the first question."""
+        self.retriever.embedder.load()
+        self.retriever.index.load()
+        self.retriever.search("warm up")
+
+    def ask(self, question: object, history: History | None = None, provider: str | None = None) -> Answer:
+        final = None
+        for item in self._run(question, history, provider, stream=False):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def stream(
+        self, question: object, history: History | None = None, provider: str | None = None
+    ) -> Iterator[str | Answer]:
+        """Text deltas as they are produced, then the final Answer (whose text is authoritative:
+        an LLM answer that fails its checks is replaced by the extractive one)."""
+        yield from self._run(question, history, provider, stream=True)
+
+    # -- pipeline ------------------------------------------------------------------------------
+
+    def _run(self, question: object, history: History | None, provider: str | None, stream: bool) -> Iterator:
+        started = time.perf_counter()
+        level = self.settings.guardrails_level
+        check = guardrails.check_input(question, level, self.settings.max_question_chars)
+        flags = [f"pii_redacted:{k}" for k in check.pii] + list(check.flags)
+        if not check.allowed:
+            yield self._finish(
+                Answer(status="refused", answer=check.message or "", reason=check.reason, flags=flags),
+                started,
+            )
+            return
+        provider = provider or ("llm" if self.llm is not None else "extractive")
+        if provider not in PROVIDERS:
+            raise ValueError(f"provider must be one of {PROVIDERS}")
+        use_llm = provider == "llm" and self.llm is not None
+        question_text = self._standalone(check.question, history or [], use_llm)
+
+        t = time.perf_counter()
+        search = self.retriever.search(question_text)
+        qvec = self.retriever.embedder.embed_query(question_text)
+        timings = {"retrieve": _ms(t)}
+        retrieved = [
+            {
+                "source": h.source,
+                "title": h.title,
+                "section": h.section,
+                "score": h.score,
+                "chunk_id": h.chunk_id,
+            }
+            for h in search.hits
+        ]
+        if not search.hits:
+            answer = Answer(
+                status="out_of_scope",
+                answer=guardrails.OUT_OF_SCOPE_MESSAGE,
+                reason="not_a_policy_question",
+                question=question_text,
+                flags=flags,
+                timings_ms=timings,
+            )
+            yield self._finish(answer, started)
+            return
+
+        t = time.perf_counter()
+        composition = self.composer.compose(
+            question_text, qvec, search.hits, max_sentences=self.settings.answer_max_sentences
+        )
+        timings["compose"] = _ms(t)
+        ctx = _Context(question_text, search, qvec, composition, started, timings, flags)
+        evidence = judge(question_text, composition.best_score, composition.text, MIN_SENTENCE_SCORE)
+        if use_llm:
+            answer = yield from self._llm_answer(ctx, stream)
+        elif not evidence.answerable:
+            answer = self._not_found(ctx, evidence.reason)
+        else:
+            answer = self._extractive(ctx)
+            if stream:
+                for text, n in composition.sentences:
+                    yield with_marker(text, n) + " "
+        answer.retrieved = retrieved
+        yield self._finish(self._apply_level(answer, check.question), started)
+
+    def _extractive(self, ctx: _Context, degraded_reason: str | None = None) -> Answer:
+        return Answer(
+            status="answered",
+            answer=ctx.composition.text,
+            citations=list(ctx.composition.citations),
+            provider="extractive",
+            degraded=degraded_reason is not None,
+            degraded_reason=degraded_reason,
+            question=ctx.question,
+            flags=ctx.flags,
+            timings_ms=ctx.timings,
+        )
+
+    def _not_found(self, ctx: _Context, reason: str, provider: str = "extractive") -> Answer:
+        # Point at the closest passages without claiming they answer the question.
+        related = [
+            Citation(
+                number=i,
+                title=h.title,
+                source=h.source,
+                section=h.section,
+                page=h.page,
+                chunk_id=h.chunk_id,
+                snippet=h.text[:300],
+            )
+            for i, h in enumerate(ctx.search.hits[:2], 1)
+        ]
+        return Answer(
+            status="insufficient_evidence",
+            answer=NOT_FOUND_MESSAGE,
+            citations=related,
+            provider=provider,
+            reason=reason,
+            question=ctx.question,
+            flags=ctx.flags,
+            timings_ms=ctx.timings,
+        )
+
+    def _llm_answer(self, ctx: _Context, stream: bool) -> Iterator[str]:
+        assert self.llm is not None
+        hits = ctx.search.hits
+        deadline = time.monotonic() + self.settings.llm_deadline_s
+        messages = answer_messages(ctx.question, hits)
+        t = time.perf_counter()
+        text = ""
+        try:
+            if stream:
+                parts = []
+                for delta in self.llm.stream(messages, deadline=deadline):
+                    parts.append(delta)
+                    yield delta
+                text = "".join(parts)
+            else:
+                text = self.llm.complete(messages, deadline=deadline)
+        except LLMError as exc:
+            ctx.timings["generate"] = _ms(t)
+            logger.warning("LLM failed (%s); answering extractively", exc.kind)
+            return self._fallback(ctx, f"llm_{exc.kind}")
+        ctx.timings["generate"] = _ms(t)
+        embedder = self.retriever.embedder
+        store = self.retriever.index.sentences
+        result = check_answer(text, hits, embed=embedder.embed, source_vectors=store.vectors)
+        provider = f"llm:{self.llm.model}"
+        if result.not_covered:
+            return self._not_found(ctx, "llm_not_covered", provider=provider)
+        if not result.ok:
+            logger.warning("LLM answer rejected (%s); answering extractively", result.reason)
+            return self._fallback(ctx, f"llm_output_{result.reason}")
+        answer = Answer(
+            status="answered",
+            answer=result.text,
+            citations=result.citations,
+            provider=provider,
+            question=ctx.question,
+            flags=ctx.flags,
+            timings_ms=ctx.timings,
+        )
+        if result.dropped or result.invalid_markers:
+            answer.degraded, answer.degraded_reason = True, "llm_output_repaired"
+        return answer
+
+    def _fallback(self, ctx: _Context, reason: str) -> Answer:
+        evidence = judge(ctx.question, ctx.composition.best_score, ctx.composition.text, MIN_SENTENCE_SCORE)
+        answer = (
+            self._extractive(ctx, reason) if evidence.answerable else self._not_found(ctx, evidence.reason)
+        )
+        answer.degraded, answer.degraded_reason = True, reason
+        return answer
+
+    def _standalone(self, question: str, history: History, use_llm: bool) -> str:
+        turns = list(history)[-self.settings.history_turns :]
+        if not turns or not _looks_like_follow_up(question):
+            return question
+        if use_llm and self.llm is not None and self.llm.breaker.allow():
+            try:
+                deadline = time.monotonic() + min(5.0, self.settings.llm_deadline_s / 3)
+                redacted = [(guardrails.redact_pii(q)[0], guardrails.redact_pii(a)[0]) for q, a in turns]
+                rewritten = self.llm.complete(rewrite_messages(question, redacted), deadline=deadline).strip()
+                if 0 < len(rewritten) <= self.settings.max_question_chars:
+                    return guardrails.redact_pii(rewritten)[0]
+            except LLMError as exc:
+                logger.info(
+                    "follow-up rewrite by LLM failed (%s); combining with the previous question", exc.kind
+                )
+        previous = guardrails.redact_pii(turns[-1][0])[0]
+        return f"{previous} {question}"
+
+    def _apply_level(self, answer: Answer, question: str) -> Answer:
+        if self.settings.guardrails_level != "strict":
+            return answer
+        if answer.status == "answered" and not answer.citations:
+            answer.status, answer.answer, answer.reason = (
+                "insufficient_evidence",
+                NOT_FOUND_MESSAGE,
+                "no_citation",
+            )
+        if guardrails.is_sensitive_topic(question) and answer.status in ("answered", "insufficient_evidence"):
+            answer.answer = f"{answer.answer} {guardrails.HR_POINTER}"
+            if "sensitive_topic" not in answer.flags:
+                answer.flags.append("sensitive_topic")
+        return answer
+
+    @staticmethod
+    def _finish(answer: Answer, started: float) -> Answer:
+        answer.timings_ms = {**answer.timings_ms, "total": _ms(started)}
+        return answer
+
+
+def _looks_like_follow_up(question: str) -> bool:
+    words = re.findall(r"[a-z0-9']+", question.lower())
+    return len(words) <= 5 or bool(_FOLLOW_UP.search(question))
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)

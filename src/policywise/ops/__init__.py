@@ -1,0 +1,1 @@
+"""Operational building blocks: resilience primitives shared by the serving layers."""
