@@ -82,11 +82,46 @@ class Assistant:
             self._composer = ExtractiveComposer(self.retriever.index)
         return self._composer
 
-    def warm_up(self) -> None:
-        """Load the model and the index now rather than on the first question."""
-        self.retriever.embedder.load()
-        self.retriever.index.load()
-        self.retriever.search("warm up")
+    def warm_up(self, vectors: bool = True) -> None:
+        """Load the model and the index now rather than on the first question.
+
+        ``vectors=False`` loads everything but Chroma, whose client runs threads that do not survive
+        a fork: a gunicorn master preloads the rest and each worker opens Chroma after forking.
+        """
+        retriever = self.retriever
+        retriever.embedder.load()
+        index = retriever.index
+        _ = index.lexical, index.sentences, index.documents
+        retriever.embedder.embed_query("warm up")
+        if vectors:
+            _ = index.vectors
+            retriever.search("warm up")
+
+    @property
+    def opened_retriever(self) -> Retriever | None:
+        """The retriever if it has been opened already; never opens it (for cheap status checks)."""
+        return self._retriever
+
+    def components(self) -> dict[str, bool | None]:
+        """What is loaded, without loading anything (for health checks)."""
+        r = self._retriever
+        return {
+            "index_opened": r is not None,
+            "model_loaded": r is not None and r.embedder.loaded,
+            "vectors_loaded": r is not None and r.index.vectors_loaded,
+        }
+
+    def reload_index(self) -> None:
+        """Serve the index generation that CURRENT points to now (after a reindex)."""
+        new = open_retriever(self.settings)
+        old = self._retriever
+        if old is not None:
+            new.embedder = old.embedder  # same model: keep the loaded session
+        new.index.load()
+        with self._lock:
+            self._retriever, self._composer = new, None
+        if old is not None:
+            old.index.close()
 
     def ask(self, question: object, history: History | None = None, provider: str | None = None) -> Answer:
         final = None
@@ -191,6 +226,7 @@ class Assistant:
                 page=h.page,
                 chunk_id=h.chunk_id,
                 snippet=h.text[:300],
+                section_id=h.section_id,
             )
             for i, h in enumerate(ctx.search.hits[:2], 1)
         ]

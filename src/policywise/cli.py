@@ -272,6 +272,63 @@ def _ask_batch(assistant: object, batch: TextIO, provider: str | None) -> None:
         click.echo(json.dumps(out, ensure_ascii=False))
 
 
+@main.command()
+@click.option("--dev", is_flag=True, help="Flask's debug server with reload instead of gunicorn.")
+@click.option("--port", type=int, default=None, help="Port (default PORT, 8000).")
+@click.option("--host", default=None, help="Address to bind (default 0.0.0.0; --dev: 127.0.0.1).")
+@click.pass_context
+def serve(ctx: click.Context, dev: bool, port: int | None, host: str | None) -> None:
+    """Run the web service: gunicorn with the packaged configuration."""
+    import os
+
+    settings = _settings(ctx)
+    port = port or settings.port
+    if dev:
+        from policywise.web import create_app
+
+        create_app(settings.with_overrides(flask_env="development")).run(
+            host=host or "127.0.0.1", port=port, debug=True, threaded=True
+        )
+        return
+    from policywise.web import gunicorn_conf
+
+    env = {**os.environ, "PORT": str(port)}
+    if host:
+        env["HOST"] = host
+    args = [sys.executable, "-m", "gunicorn", "-c", gunicorn_conf.__file__]
+    os.execve(sys.executable, args, env)
+
+
+@main.command()
+@click.option("--days", type=int, default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def stats(ctx: click.Context, days: int, as_json: bool) -> None:
+    """Usage statistics from the analytics database (ANALYTICS_DB)."""
+    from policywise.ops.analytics import Analytics
+
+    settings = _settings(ctx)
+    data = Analytics(settings.analytics_path, settings.analytics_retention_days).stats(days=days)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"Last {days} days: {data['questions']} questions")
+    for key in (
+        "status_mix",
+        "no_answer_rate",
+        "thumbs_up_rate",
+        "latency_ms",
+        "error_rate",
+        "degraded_rate",
+    ):
+        click.echo(f"  {key.replace('_', ' ')}: {data.get(key)}")
+    for key in ("top_questions", "top_unanswered", "top_documents"):
+        click.echo(f"  {key.replace('_', ' ')}:")
+        for item in data.get(key, []):
+            label = item.get("question") or item.get("document")
+            click.echo(f"    {item['count']:4d}  {label}")
+
+
 @main.command("eval")
 @click.option("--retrieval/--no-retrieval", default=True, help="Retrieval table: hit@k and MRR by kind.")
 @click.option(

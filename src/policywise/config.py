@@ -77,11 +77,30 @@ class Settings:
     breaker_failures: int = 3  # consecutive failures that open the circuit
     breaker_reset_s: float = 30.0  # open -> half-open after this long
 
+    # Web service and operations
+    port: int = 8000
+    flask_env: str = "production"
+    admin_token: str = field(default="", repr=False)
+    analytics_db: Path | None = None  # default: DATA_DIR/analytics.sqlite3
+    analytics_retention_days: int = 90
+    memory_limit_mb: float = 512.0  # used when no cgroup limit is found
+    memory_soft_ratio: float = 0.75  # above: collect garbage, degrade (smaller k, extractive only)
+    memory_hard_ratio: float = 0.90  # above: refuse new work with 503 + Retry-After
+    ratelimit: str = "60 per minute"
+    ratelimit_storage_uri: str = "memory://"
+    cors_origins: str = ""
+    max_body_bytes: int = 16384
+    warm_up: bool = True  # load the model and index in the background as soon as the app starts
+
     log_level: str = "INFO"
 
     @property
     def llm_configured(self) -> bool:
         return bool(self.openrouter_api_key or self.llm_base_url)
+
+    @property
+    def analytics_path(self) -> Path:
+        return self.analytics_db or self.data_dir / "analytics.sqlite3"
 
     @property
     def llm_endpoint(self) -> tuple[str, str]:
@@ -130,6 +149,19 @@ _ENV_NAMES: dict[str, str] = {
     "llm_max_retries": "LLM_MAX_RETRIES",
     "breaker_failures": "BREAKER_FAILURES",
     "breaker_reset_s": "BREAKER_RESET_S",
+    "port": "PORT",
+    "flask_env": "FLASK_ENV",
+    "admin_token": "ADMIN_TOKEN",
+    "analytics_db": "ANALYTICS_DB",
+    "analytics_retention_days": "ANALYTICS_RETENTION_DAYS",
+    "memory_limit_mb": "MEMORY_LIMIT_MB",
+    "memory_soft_ratio": "MEMORY_SOFT_RATIO",
+    "memory_hard_ratio": "MEMORY_HARD_RATIO",
+    "ratelimit": "RATELIMIT",
+    "ratelimit_storage_uri": "RATELIMIT_STORAGE_URI",
+    "cors_origins": "CORS_ORIGINS",
+    "max_body_bytes": "MAX_BODY_BYTES",
+    "warm_up": "WARM_UP",
     "log_level": "LOG_LEVEL",
 }
 
@@ -148,6 +180,10 @@ def _convert(name: str, raw: str, kind: str) -> object:
     try:
         if "Path" in kind:
             return Path(raw)
+        if kind.startswith("bool"):
+            if raw.strip().lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return raw.strip().lower() in ("1", "true", "yes", "on")
         if kind.startswith("int"):
             return int(raw)
         if kind.startswith("float") and "None" not in kind:
@@ -190,6 +226,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("ORT_THREADS and INGEST_THREADS must be at least 1")
     if not 1 <= s.embed_batch_size <= 64:
         raise ConfigError("EMBED_BATCH_SIZE must be between 1 and 64")
+    if not 0 < s.memory_soft_ratio < s.memory_hard_ratio <= 1:
+        raise ConfigError("need 0 < MEMORY_SOFT_RATIO < MEMORY_HARD_RATIO <= 1")
     if s.guardrails_level not in GUARDRAILS_LEVELS:
         raise ConfigError(
             f"GUARDRAILS_LEVEL={s.guardrails_level!r} must be one of {', '.join(GUARDRAILS_LEVELS)}"

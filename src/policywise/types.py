@@ -81,6 +81,7 @@ class Citation:
     page: int | None
     chunk_id: str
     snippet: str  # the quoted passage text supporting the claim; one sentence per line
+    section_id: str = ""  # anchor of the cited section in its document page
 
 
 ANSWER_STATUSES = ("answered", "insufficient_evidence", "out_of_scope", "refused")

@@ -101,6 +101,7 @@ def check_answer(
             page=hits[n - 1].page,
             chunk_id=hits[n - 1].chunk_id,
             snippet=hits[n - 1].text[:400],
+            section_id=hits[n - 1].section_id,
         )
         for n in sorted(used)
     ]

@@ -166,6 +166,7 @@ class ExtractiveComposer:
                 page=by_id[cid].page,
                 chunk_id=cid,
                 snippet="\n".join(snippets[cid]),  # one quoted sentence per line
+                section_id=by_id[cid].section_id,
             )
             for cid, n in numbers.items()
         ]

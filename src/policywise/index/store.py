@@ -158,6 +158,10 @@ class PolicyIndex:
             return self._sentences
 
     @property
+    def vectors_loaded(self) -> bool:
+        return self._vectors is not None
+
+    @property
     def loaded(self) -> bool:
         return self._vectors is not None and self._lexical is not None
 

@@ -1,0 +1,109 @@
+"""The web service: create_app() builds a Flask app around one shared Assistant per process."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from policywise.config import Settings, load_settings
+from policywise.web.errors import register_error_handlers
+from policywise.web.logs import configure_logging
+from policywise.web.services import Services
+
+logger = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+
+
+def create_app(config: Settings | dict | None = None, services: Services | None = None) -> Flask:
+    """``config``: Settings, or a dict of overrides applied to the environment's settings."""
+    settings = config if isinstance(config, Settings) else load_settings(**(config or {}))
+    configure_logging(settings.log_level)
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+        DEBUG=settings.flask_env == "development",
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    svc = services or Services(settings)
+    app.extensions["policywise"] = svc
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        default_limits=[],
+        storage_uri=settings.ratelimit_storage_uri,
+        strategy="moving-window",
+    )
+    app.extensions["policywise_limiter"] = limiter
+
+    from policywise.web.admin import bp as admin_bp
+    from policywise.web.api import bp as api_bp
+    from policywise.web.health import bp as health_bp
+    from policywise.web.ui import bp as ui_bp
+
+    limit = limiter.shared_limit(settings.ratelimit, scope="api")
+    app.register_blueprint(health_bp)
+    app.register_blueprint(ui_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(admin_bp)
+    for endpoint in ("api.chat", "api.search", "api.feedback"):
+        app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+    register_error_handlers(app)
+    _install_hooks(app, settings)
+    if settings.warm_up:
+        svc.warm_up_async()
+    return app
+
+
+def _install_hooks(app: Flask, settings: Settings) -> None:
+    origins = {o.strip() for o in settings.cors_origins.split(",") if o.strip()}
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        rid = request.headers.get("X-Request-ID", "")
+        g.request_id = (
+            rid
+            if rid.isascii() and 0 < len(rid) <= 64 and rid.replace("-", "").isalnum()
+            else uuid.uuid4().hex
+        )
+
+    @app.after_request
+    def _finish(resp: Response) -> Response:
+        resp.headers["X-Request-ID"] = g.get("request_id", "")
+        resp.headers["Content-Security-Policy"] = CSP
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        resp.headers["X-Frame-Options"] = "DENY"
+        origin = request.headers.get("Origin")
+        if origin and (origin in origins or "*" in origins):
+            resp.headers["Access-Control-Allow-Origin"] = origin
+            resp.headers["Vary"] = "Origin"
+            resp.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, X-Request-ID"
+            resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        svc: Services = app.extensions["policywise"]
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        if not resp.is_streamed:
+            elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+            svc.metrics.observe_request(endpoint, request.method, resp.status_code, elapsed)
+            if endpoint not in ("/health", "/metrics") and not endpoint.startswith("/static"):
+                logger.info(
+                    "%s %s",
+                    request.method,
+                    endpoint,
+                    extra={
+                        "endpoint": endpoint,
+                        "status": resp.status_code,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
+        return resp

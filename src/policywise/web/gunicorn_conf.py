@@ -1,0 +1,48 @@
+"""gunicorn settings, starting from the reference deployment (1 worker, 2 threads, timeout 30).
+
+Differences, each measured in bench/bench_web.py and docs/benchmarks.md:
+- preload_app: the master loads the model once; a recycled worker is forked with it loaded, so
+  recycling costs no model reload (the reference reloaded it on the next request, ~1 s).
+- max_requests 1000 (+ jitter) instead of 50: recycling still bounds slow leaks, but is not
+  paid every few seconds under load. Override with GUNICORN_MAX_REQUESTS.
+"""
+
+from __future__ import annotations
+
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "100"))
+preload_app = True
+wsgi_app = "policywise.web.wsgi:app"
+accesslog = None  # the app logs each request as JSON, with its request id
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# The tokenizer's thread pool does not survive fork; it would warn and fall back anyway.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def post_fork(server: object, worker: object) -> None:
+    from policywise.web.wsgi import app, settings
+
+    if settings.warm_up:
+        app.extensions["policywise"].warm_up_async()
+
+
+def worker_exit(server: object, worker: object) -> None:
+    # A forked worker inherits native thread pools (onnxruntime, Chroma's runtime) whose C++
+    # destructors abort at interpreter shutdown. All requests are finished by now; leave at once.
+    import logging
+    import sys
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

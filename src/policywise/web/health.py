@@ -1,0 +1,124 @@
+"""Health, memory and metrics endpoints: cheap, honest, and never loading a model themselves."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from policywise.index.store import current_generation
+from policywise.web.openapi import OPENAPI
+from policywise.web.services import Services
+
+bp = Blueprint("health", __name__)
+
+
+def _svc() -> Services:
+    return current_app.extensions["policywise"]
+
+
+def _component(status: str, detail: str | None = None, **extra: object) -> dict:
+    out: dict = {"status": status}
+    if detail:
+        out["detail"] = detail
+    out.update(extra)
+    return out
+
+
+def health_report(svc: Services) -> dict:
+    loaded = svc.assistant.components()
+    settings = svc.settings
+    if svc.warm_error and not loaded["vectors_loaded"]:
+        vector = _component("down", svc.warm_error)
+    elif loaded["vectors_loaded"]:
+        chunks = svc.assistant.retriever.index.manifest.chunk_count
+        vector = _component("operational", chunks=chunks)
+    elif settings.chroma_host or current_generation(settings.vector_store_path) is not None:
+        vector = _component("not_loaded", "the index loads on first use or during warm-up")
+    else:
+        vector = _component("down", f"no index at {settings.vector_store_path}")
+    embedding = _component(
+        "operational" if loaded["model_loaded"] else "not_loaded", None, model=settings.embedding_model
+    )
+    llm = svc.assistant.llm
+    if llm is None:
+        llm_status = _component(
+            "degraded", "no LLM configured: answers are extractive", provider="extractive"
+        )
+    else:
+        breaker = llm.breaker.snapshot()
+        state = breaker["state"]
+        llm_status = _component(
+            "operational" if state == "closed" else "degraded",
+            None if state == "closed" else f"circuit {state}: answers fall back to extractive",
+            provider=f"llm:{llm.model}",
+            circuit=state,
+        )
+        svc.metrics.set_circuit_state(state)
+    mem_state = svc.memory.check()
+    memory = _component(
+        {"ok": "operational", "soft": "degraded", "hard": "degraded"}[mem_state],
+        None if mem_state == "ok" else f"memory {mem_state} limit reached",
+    )
+    components = {
+        "vector_store": vector,
+        "llm_service": llm_status,
+        "embedding_service": embedding,
+        "memory_manager": memory,
+    }
+    if vector["status"] == "down":
+        overall = "unhealthy"
+    elif mem_state != "ok" or (llm is not None and llm_status["status"] == "degraded"):
+        overall = "degraded"
+    else:
+        # No LLM configured is the offline default, not a fault: it is reported, not penalised.
+        overall = "healthy"
+    rss = svc.memory.rss_mb()
+    svc.metrics.set_rss(rss)
+    return {
+        "status": overall,
+        "components": components,
+        "performance": {
+            "memory_usage_mb": round(rss, 1),
+            "response_time_avg_ms": round(svc.metrics.avg_response_ms(), 2),
+            "uptime_hours": svc.uptime_hours,
+        },
+    }
+
+
+@bp.get("/health")
+def health() -> Response:
+    report = health_report(_svc())
+    resp = jsonify(report)
+    resp.status_code = 503 if report["status"] == "unhealthy" else 200
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/health/memory")
+def health_memory() -> Response:
+    svc = _svc()
+    stats = svc.memory.stats()
+    stats["embedding_model"] = svc.settings.embedding_model
+    stats["worker_pid"] = os.getpid()
+    r = svc.assistant.opened_retriever  # never open the index from a health check
+    stats["vector_db_size_mb"] = round(r.index.size_bytes() / 2**20, 2) if r is not None else None
+    return jsonify(stats)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    svc = _svc()
+    svc.metrics.set_rss(svc.memory.rss_mb())
+    r = svc.assistant.opened_retriever
+    if r is not None:
+        svc.metrics.set_index_chunks(r.index.manifest.chunk_count)
+    if svc.assistant.llm is not None:
+        svc.metrics.set_circuit_state(svc.assistant.llm.breaker.state)
+    body, content_type = svc.metrics.render()
+    return Response(body, content_type=content_type)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(OPENAPI)

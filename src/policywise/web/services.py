@@ -1,0 +1,81 @@
+"""What one web process shares between requests: the assistant, operations helpers, conversations."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict, deque
+
+from policywise.assistant import Assistant
+from policywise.config import Settings
+from policywise.ops.analytics import Analytics
+from policywise.ops.memory import MemoryManager
+from policywise.ops.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+MAX_CONVERSATIONS = 1000
+CONVERSATION_TTL_S = 3600.0
+
+
+class Conversations:
+    """Recent turns per conversation, bounded in count, length and age (memory stays flat)."""
+
+    def __init__(self, turns: int) -> None:
+        self._turns = turns
+        self._data: OrderedDict[str, tuple[float, deque]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def history(self, conversation_id: str) -> list[tuple[str, str]]:
+        with self._lock:
+            item = self._data.get(conversation_id)
+            if item is None or time.monotonic() - item[0] > CONVERSATION_TTL_S:
+                return []
+            return list(item[1])
+
+    def add(self, conversation_id: str, question: str, answer: str) -> None:
+        with self._lock:
+            _, turns = self._data.pop(conversation_id, (0.0, deque(maxlen=self._turns)))
+            turns.append((question, answer))
+            self._data[conversation_id] = (time.monotonic(), turns)
+            while len(self._data) > MAX_CONVERSATIONS:
+                self._data.popitem(last=False)
+
+    @staticmethod
+    def new_id() -> str:
+        return uuid.uuid4().hex
+
+
+class Services:
+    def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
+        self.settings = settings
+        self.assistant = assistant or Assistant(settings)
+        self.memory = MemoryManager.from_settings(settings)
+        self.metrics = Metrics()
+        self.analytics = Analytics(settings.analytics_path, retention_days=settings.analytics_retention_days)
+        self.conversations = Conversations(settings.history_turns)
+        self.started = time.monotonic()
+        self.warm_error: str | None = None
+        self._warm_thread: threading.Thread | None = None
+        self.reindex_lock = threading.Lock()
+
+    def warm_up_async(self) -> None:
+        """Load model and index in the background; /health answers meanwhile and says not_loaded."""
+        if self._warm_thread is not None:
+            return
+
+        def run() -> None:
+            try:
+                self.assistant.warm_up()
+            except Exception as exc:  # reported by /health, not raised into a thread
+                self.warm_error = f"{type(exc).__name__}: {exc}"
+                logger.warning("warm-up failed: %s", self.warm_error)
+
+        self._warm_thread = threading.Thread(target=run, name="policywise-warm-up", daemon=True)
+        self._warm_thread.start()
+
+    @property
+    def uptime_hours(self) -> float:
+        return round((time.monotonic() - self.started) / 3600, 4)

@@ -1,0 +1,23 @@
+"""WSGI entry point for gunicorn (preloaded in the master).
+
+The master loads the embedding model, BM25 and sentence vectors once; forked workers share those
+pages and a recycled worker serves at once. Chroma is opened in each worker after the fork
+(gunicorn_conf.post_fork), because its client runs threads that a fork does not copy.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from policywise.config import load_settings
+from policywise.web import create_app
+
+logger = logging.getLogger(__name__)
+
+settings = load_settings()
+app = create_app(settings.with_overrides(warm_up=False))
+if settings.warm_up:
+    try:
+        app.extensions["policywise"].assistant.warm_up(vectors=False)
+    except Exception as exc:  # the service still starts; /health reports what is missing
+        logger.warning("preload failed: %s", exc)

@@ -1,0 +1,129 @@
+"""End to end: real gunicorn with gunicorn.conf.py on 127.0.0.1, talking HTTP, through worker recycling."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _request(
+    port: int, method: str, path: str, body: dict | None = None, timeout: float = 30
+) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}")
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def server(bundled_index, tmp_path_factory):
+    port = _free_port()
+    tmp = tmp_path_factory.mktemp("gunicorn")
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "VECTOR_STORE_PATH": str(bundled_index),
+        "ANALYTICS_DB": str(tmp / "analytics.sqlite3"),
+        "GUNICORN_MAX_REQUESTS": "40",
+        "GUNICORN_MAX_REQUESTS_JITTER": "0",
+        "MEMORY_LIMIT_MB": "4096",
+        "RATELIMIT": "10000 per minute",
+    }
+    log = open(tmp / "gunicorn.log", "w")  # noqa: SIM115 - closed in the teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if _request(port, "GET", "/health", timeout=2)[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail((tmp / "gunicorn.log").read_text()[-3000:])
+    yield port, tmp / "gunicorn.log"
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def test_health_chat_and_search_over_http(server) -> None:
+    port, _ = server
+    status, health = _request(port, "GET", "/health")
+    assert status == 200 and health["status"] in ("healthy", "degraded")
+    status, answer = _request(port, "POST", "/chat", {"message": "Can I carry over unused vacation days?"})
+    assert status == 200 and answer["status"] == "answered" and answer["citations"]
+    status, hits = _request(port, "POST", "/search", {"query": "hotel limit in Boston"})
+    assert status == 200 and hits["hits"][0]["source"] == "travel_policy.md"
+    status, err = _request(port, "POST", "/chat", {"nope": 1})
+    assert status == 400 and err["error"]["field"] == "message"
+
+
+def test_streaming_over_http(server) -> None:
+    port, _ = server
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(
+        "POST",
+        "/chat",
+        body=json.dumps({"message": "How long must my password be?", "stream": True}),
+        headers={"Content-Type": "application/json"},
+    )
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.getheader("Content-Type").startswith("text/event-stream")
+    text = resp.read().decode()
+    conn.close()
+    assert "event: delta" in text and text.rstrip().split("\n\n")[-1].startswith("event: answer")
+
+
+def test_worker_recycling_loses_no_request(server) -> None:
+    port, log = server
+    pids = set()
+
+    def one(i: int) -> int:
+        if i % 10 == 0:
+            status, mem = _request(port, "GET", "/health/memory")
+            pids.add(mem.get("worker_pid"))
+            return status
+        if i % 3 == 0:
+            return _request(port, "POST", "/chat", {"message": "How many sick days do I get?"})[0]
+        return _request(port, "POST", "/search", {"query": f"vacation days {i}"})[0]
+
+    # max_requests is 40: 200 requests recycle the worker several times, with 4 clients at once.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(one, range(200)))
+    assert statuses.count(200) == len(statuses), {s: statuses.count(s) for s in set(statuses)}
+    assert len(pids - {None}) >= 2, "the worker was not recycled"
+    text = log.read_text()
+    assert "SIGABRT" not in text and "Traceback" not in text
