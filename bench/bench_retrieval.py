@@ -214,7 +214,7 @@ def main() -> None:
                     big_ret = Retriever(big_index, embedder, settings)
                     total_b, _ = time_searches(big_ret, qs, rounds=1)
                     recall_b = recall_at_5(big_index, embedder, qs)
-                    hnsw_desc = "M=32, ef_c=200, ef_s=128" if hnsw is None else "M=16, ef_c=100, ef_s=100"
+                    hnsw_desc = "M=32, ef_c=200, ef_s=256" if hnsw is None else "M=16, ef_c=100, ef_s=100"
                     scale_rows.append(
                         [
                             model,

@@ -91,9 +91,8 @@ def test_explicit_collect_is_counted_and_restarts_the_interval():
 
 
 def test_check_remeasures_after_collecting():
-    memory = MemoryManager(limit_mb=100, soft_ratio=0.5, hard_ratio=0.9)
     process = FakeProcess(95)
-    memory._process = process
+    memory = MemoryManager(limit_mb=100, soft_ratio=0.5, hard_ratio=0.9, process=process)
     original = memory._run_gc
 
     def gc_that_frees_memory() -> int:
@@ -106,9 +105,8 @@ def test_check_remeasures_after_collecting():
 
 
 def test_thresholds_and_peak_with_fake_rss():
-    memory = MemoryManager(limit_mb=200, soft_ratio=0.75, hard_ratio=0.9, gc_interval_s=0)
     process = FakeProcess(100)
-    memory._process = process
+    memory = MemoryManager(limit_mb=200, soft_ratio=0.75, hard_ratio=0.9, gc_interval_s=0, process=process)
     assert memory.check() == "ok"
     process.rss_mb = 150
     assert memory.check() == "soft"

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 COLLECTION = "policywise-chunks"
 # Measured on our embeddings (bench/bench_retrieval.py): with these, HNSW recall@5 against exact
 # search stays >= 0.99 up to 100k chunks; Chroma's defaults (M=16, ef_search=100) fall below that.
-HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 128, "max_neighbors": 32}
+HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 256, "max_neighbors": 32}
 
 
 @dataclass(frozen=True)

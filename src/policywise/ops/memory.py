@@ -68,7 +68,9 @@ class MemoryManager:
         gc_interval_s: float = 5.0,
         cgroup_root: Path = Path("/sys/fs/cgroup"),
         clock: Callable[[], float] = time.monotonic,
+        process: psutil.Process | None = None,
     ) -> None:
+        """``process``: whose memory to watch (this process by default)."""
         if not 0 < soft_ratio < hard_ratio <= 1:
             raise ValueError("need 0 < soft_ratio < hard_ratio <= 1")
         if gc_interval_s < 0:
@@ -90,7 +92,7 @@ class MemoryManager:
         self.gc_interval_s = gc_interval_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._process = psutil.Process()
+        self._process = process or psutil.Process()
         self._peak_mb = 0.0
         self._gc_collections = 0
         self._last_gc: float | None = None

@@ -20,7 +20,7 @@ graceful_timeout = 20
 keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "100"))
-preload_app = True
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 wsgi_app = "policywise.web.wsgi:app"
 accesslog = None  # the app logs each request as JSON, with its request id
 errorlog = "-"

@@ -1,0 +1,24 @@
+# PolicyWise: slim, non-root, with the pre-built index inside (deploys embed nothing).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    FLASK_ENV=production PORT=8000 TOKENIZERS_PARALLELISM=false
+
+RUN useradd --create-home --uid 10001 policywise
+WORKDIR /app
+
+COPY pyproject.toml README.md gunicorn.conf.py ./
+COPY src ./src
+RUN pip install --no-cache-dir . && rm -rf /root/.cache
+
+COPY data/policies ./data/policies
+COPY data/index ./data/index
+# Optimise the model once at build time, so a container starts without writing anything.
+RUN python -c "from policywise.config import load_settings; from policywise.index.embedder import Embedder; Embedder.from_settings(load_settings()).load()" \
+    && chown -R policywise:policywise /app/data
+
+USER policywise
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/health', timeout=2)" || exit 1
+CMD ["gunicorn", "-c", "gunicorn.conf.py"]

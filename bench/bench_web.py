@@ -1,0 +1,311 @@
+"""Web benchmark: gunicorn as configured, 30 concurrent clients, memory and readiness of the worker.
+
+    .venv/bin/python bench/bench_web.py [--clients 30] [--seconds 15]
+
+Starts gunicorn with gunicorn.conf.py on a free loopback port for each scenario, waits for it,
+measures the worker's memory after start and after the first answer, then runs each endpoint under
+load (closed loop: every client sends its next request when the previous one returns, over
+keep-alive connections), and prints Markdown tables (recorded in docs/benchmarks.md).
+
+Scenarios: "ours" (preload, max_requests 1000) and "reference-style" (no preload, max_requests 50,
+the reference's settings), plus "ours, recycling every 50" to show that recycling itself is cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+QUERIES = [
+    "How many vacation days do I get?",
+    "What is the hotel limit in Boston?",
+    "How long must my password be?",
+    "Can I carry over unused PTO?",
+    "How do I report a lost laptop?",
+    "When are performance reviews?",
+    "How much is the home office stipend?",
+    "Who do I contact about harassment?",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
+
+
+def request(conn: http.client.HTTPConnection, method: str, path: str, body: dict | None) -> int:
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    resp = conn.getresponse()
+    resp.read()
+    return resp.status
+
+
+class Server:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.tmp = tempfile.mkdtemp(prefix="pw-web-")
+        full = {
+            **os.environ,
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "ANALYTICS_DB": f"{self.tmp}/analytics.sqlite3",
+            "RATELIMIT": "1000000 per minute",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+            cwd=ROOT,
+            env=full,
+            stdout=subprocess.DEVNULL,
+            stderr=open(f"{self.tmp}/gunicorn.log", "w"),  # noqa: SIM115
+        )
+
+    def wait_ready(self) -> float:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                if request(conn, "GET", "/health", None) == 200:
+                    return time.perf_counter() - self.started
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("server did not start")
+
+    def worker(self) -> psutil.Process:
+        children = psutil.Process(self.proc.pid).children()
+        return children[0]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def mem(proc: psutil.Process) -> tuple[float, float]:
+    info = proc.memory_full_info()
+    return info.rss / 2**20, info.pss / 2**20
+
+
+def load(port: int, clients: int, seconds: float, method: str, path: str, body_fn) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+    peak = {"rss": 0.0}
+
+    def client(i: int) -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        n = 0
+        while time.perf_counter() < stop_at:
+            t = time.perf_counter()
+            try:
+                status = request(conn, method, path, body_fn(i, n))
+            except (OSError, http.client.HTTPException):
+                status = 0
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            dt = (time.perf_counter() - t) * 1000
+            with lock:
+                latencies.append(dt)
+                if status != 200:
+                    errors += 1
+            n += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": len(latencies) / wall,
+        "p50": pct(latencies, 50),
+        "p95": pct(latencies, 95),
+        "p99": pct(latencies, 99),
+        "max": max(latencies) if latencies else float("nan"),
+        "peak": peak,
+    }
+
+
+def sample_peak(server: Server, stop: threading.Event, out: dict) -> None:
+    while not stop.is_set():
+        try:
+            for w in psutil.Process(server.proc.pid).children():
+                out["rss"] = max(out.get("rss", 0.0), w.memory_info().rss / 2**20)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+
+
+def scenario(name: str, env: dict[str, str], clients: int, seconds: float) -> tuple[list, list]:
+    server = Server(env)
+    try:
+        ready = server.wait_ready()
+        time.sleep(1.0)  # let the warm-up thread finish opening the index
+        rss_start, pss_start = mem(server.worker())
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        t = time.perf_counter()
+        request(conn, "POST", "/chat", {"message": "How many vacation days do I get?"})
+        first_ms = (time.perf_counter() - t) * 1000
+        rss_first, pss_first = mem(server.worker())
+        rows = []
+        peak: dict = {}
+        stop = threading.Event()
+        sampler = threading.Thread(target=sample_peak, args=(server, stop, peak), daemon=True)
+        sampler.start()
+        for label, method, path, body in [
+            ("GET /health", "GET", "/health", lambda i, n: None),
+            (
+                "POST /search",
+                "POST",
+                "/search",
+                lambda i, n: {"query": QUERIES[(i + n) % len(QUERIES)] + f" {n}"},
+            ),
+            (
+                "POST /chat",
+                "POST",
+                "/chat",
+                lambda i, n: {"message": QUERIES[(i + n) % len(QUERIES)] + f" ({n})"},
+            ),
+        ]:
+            r = load(server.port, clients, seconds, method, path, body)
+            rows.append(
+                [
+                    name,
+                    label,
+                    f"{r['requests']}",
+                    f"{r['errors']}",
+                    f"{r['rps']:.0f}",
+                    f"{r['p50']:.1f}",
+                    f"{r['p95']:.1f}",
+                    f"{r['p99']:.1f}",
+                    f"{r['max']:.0f}",
+                ]
+            )
+            print(
+                f"  {name} {label}: {r['rps']:.0f} req/s p95 {r['p95']:.1f} ms errors {r['errors']}",
+                file=sys.stderr,
+                flush=True,
+            )
+        stop.set()
+        mem_row = [
+            name,
+            f"{ready:.2f}",
+            f"{first_ms:.0f}",
+            f"{rss_start:.0f} / {pss_start:.0f}",
+            f"{rss_first:.0f} / {pss_first:.0f}",
+            f"{peak.get('rss', 0):.0f}",
+        ]
+        return rows, [mem_row]
+    finally:
+        server.stop()
+
+
+def table(head: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(
+        ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        + ["| " + " | ".join(r) + " |" for r in rows]
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=30)
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--models", default="all-MiniLM-L6-v2,paraphrase-MiniLM-L3-v2")
+    args = ap.parse_args()
+    load_rows, mem_rows = [], []
+    scenarios = []
+    for model in args.models.split(","):
+        index = "data/index" if model == "all-MiniLM-L6-v2" else None
+        if index is None:
+            tmp = tempfile.mkdtemp(prefix="pw-l3-")
+            subprocess.run(
+                [sys.executable, "-m", "policywise.cli", "ingest", "data/policies", "--index", tmp],
+                cwd=ROOT,
+                env={**os.environ, "EMBEDDING_MODEL": model},
+                check=True,
+                capture_output=True,
+            )
+            index = tmp
+        base = {"EMBEDDING_MODEL": model, "VECTOR_STORE_PATH": index}
+        scenarios.append((f"{model}: ours", {**base}))
+        scenarios.append(
+            (
+                f"{model}: ours, recycling every 50",
+                {**base, "GUNICORN_MAX_REQUESTS": "50", "GUNICORN_MAX_REQUESTS_JITTER": "5"},
+            )
+        )
+        if model == "paraphrase-MiniLM-L3-v2":
+            scenarios.append(
+                (
+                    f"{model}: reference-style (no preload, max_requests 50)",
+                    {
+                        **base,
+                        "GUNICORN_PRELOAD": "0",
+                        "GUNICORN_MAX_REQUESTS": "50",
+                        "GUNICORN_MAX_REQUESTS_JITTER": "5",
+                    },
+                )
+            )
+    for name, env in scenarios:
+        print(f"scenario {name}", file=sys.stderr, flush=True)
+        rows, mrows = scenario(name, env, args.clients, args.seconds)
+        load_rows += rows
+        mem_rows += mrows
+    print(
+        f"\nLoad: {args.clients} concurrent clients, {args.seconds:.0f} s per endpoint, "
+        "closed loop, keep-alive, "
+        "extractive answers, 1 worker x 2 threads:\n"
+    )
+    print(
+        table(
+            ["scenario", "endpoint", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+            load_rows,
+        )
+    )
+    print("\nWorker readiness and memory (RSS / PSS in MB; PSS splits pages shared with the master):\n")
+    print(
+        table(
+            [
+                "scenario",
+                "ready s (start to /health 200)",
+                "first answer ms",
+                "worker after start",
+                "worker after first answer",
+                "peak RSS under load",
+            ],
+            mem_rows,
+        )
+    )
+    print(f"\npython {sys.version.split()[0]}; {os.cpu_count()} CPUs; load generator in the same machine")
+
+
+if __name__ == "__main__":
+    main()
