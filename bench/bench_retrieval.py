@@ -31,6 +31,7 @@ from policywise.config import EMBEDDING_MODELS, load_settings  # noqa: E402
 from policywise.index.embedder import Embedder  # noqa: E402
 from policywise.index.lexical import LexicalIndex  # noqa: E402
 from policywise.index.manifest import Manifest  # noqa: E402
+from policywise.index.sentences import ChunkStore  # noqa: E402
 from policywise.index.store import PolicyIndex, set_current  # noqa: E402
 from policywise.index.vector_store import HNSW, VectorStore  # noqa: E402
 from policywise.ingest.pipeline import ingest  # noqa: E402
@@ -141,6 +142,15 @@ def synthetic_index(base: PolicyIndex, model: str, n: int, out: Path, hnsw: dict
     build_s = time.perf_counter() - t
     store.close()
     LexicalIndex.build(all_ids, all_texts).save(gen / "bm25")
+    reopened = VectorStore(path=gen / "chroma", hnsw=hnsw)
+    vec_ids, vectors = reopened.all_embeddings()
+    metas = {i: m for i, _, m in reopened.all_records()}
+    reopened.close()
+    row = {cid: i for i, cid in enumerate(vec_ids)}
+    texts = dict(zip(all_ids, all_texts, strict=True))
+    ChunkStore(
+        all_ids, [texts[i] for i in all_ids], [metas[i] for i in all_ids], vectors[[row[i] for i in all_ids]]
+    ).save(gen)
     (gen / "docs.json").write_text("{}")
     spec = base.manifest
     Manifest(

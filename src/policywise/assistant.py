@@ -91,7 +91,7 @@ class Assistant:
         retriever = self.retriever
         retriever.embedder.load()
         index = retriever.index
-        _ = index.lexical, index.sentences, index.documents
+        _ = index.lexical, index.sentences, index.documents, index.chunks
         retriever.embedder.embed_query("warm up")
         if vectors:
             _ = index.vectors

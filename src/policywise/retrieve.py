@@ -70,15 +70,13 @@ class Retriever:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         dense: dict[str, tuple[int, float]] = {}
-        payload: dict[str, tuple[str, dict]] = {}
         vec = None
         if mode in ("hybrid", "dense"):
             vec = self.embedder.embed_query(query)
             timings["embed"] = _ms(t0)
             t1 = time.perf_counter()
-            for rank, h in enumerate(self.index.vectors.query(vec, n)):
-                dense[h.id] = (rank, h.similarity)
-                payload[h.id] = (h.text, h.metadata)
+            for rank, (cid, sim) in enumerate(self.index.vectors.nearest(vec, n)):
+                dense[cid] = (rank, sim)
             timings["dense"] = _ms(t1)
         lexical: dict[str, tuple[int, float]] = {}
         if mode in ("hybrid", "lexical"):
@@ -86,12 +84,13 @@ class Retriever:
             for rank, (cid, score) in enumerate(self.index.lexical.search(query, n)):
                 lexical[cid] = (rank, score)
             timings["lexical"] = _ms(t1)
-        missing = [cid for cid in lexical if cid not in payload]
-        # Passages only BM25 found still get their real cosine, so fusion compares like with like.
-        for h in self.index.vectors.get_scored(missing, vec):
-            payload[h.id] = (h.text, h.metadata)
-            if vec is not None:
-                dense[h.id] = (len(dense), h.similarity)
+        chunks = self.index.chunks
+        if vec is not None:
+            # Passages only BM25 found still get their real cosine, so fusion compares like with like.
+            missing = [cid for cid in lexical if cid not in dense]
+            for cid, sim in chunks.similarities(vec, missing).items():
+                dense[cid] = (len(dense), sim)
+        payload = {cid: chunks.payload(cid) for cid in {*dense, *lexical} if cid in chunks}
 
         fused = self._fuse(dense, lexical)
         hits = [self._hit(cid, score, dense, lexical, payload) for cid, score in fused if cid in payload]

@@ -70,3 +70,52 @@ class SentenceStore:
     @classmethod
     def exists(cls, directory: Path) -> bool:
         return (directory / VECTORS).is_file() and (directory / TEXTS).is_file()
+
+
+CHUNKS = "chunks.json"
+CHUNK_VECTORS = "chunk_vectors.npy"
+
+
+class ChunkStore:
+    """Chunk texts, metadata and vectors beside Chroma, for the query path.
+
+    Chroma stays the store of record and answers the nearest-neighbour query; reading the 30
+    candidates' texts and metadata back from its SQLite file, and the vectors of passages only BM25
+    found, cost more than the rest of a search together (profiled under load), so they are read
+    from here instead: a JSON table and a memory-mapped float16 matrix.
+    """
+
+    def __init__(self, ids: list[str], texts: list[str], metas: list[dict], vectors: np.ndarray) -> None:
+        self.ids = ids
+        self._row = {cid: i for i, cid in enumerate(ids)}
+        self._texts = texts
+        self._metas = metas
+        self._vectors = vectors
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, chunk_id: str) -> bool:
+        return chunk_id in self._row
+
+    def payload(self, chunk_id: str) -> tuple[str, dict]:
+        i = self._row[chunk_id]
+        return self._texts[i], self._metas[i]
+
+    def similarities(self, embedding: np.ndarray, ids: list[str]) -> dict[str, float]:
+        rows = [self._row[c] for c in ids if c in self._row]
+        if not rows:
+            return {}
+        sims = np.asarray(self._vectors[rows], dtype=np.float32) @ embedding.astype(np.float32)
+        return {self.ids[r]: float(s) for r, s in zip(rows, sims, strict=True)}
+
+    def save(self, directory: Path) -> None:
+        np.save(directory / CHUNK_VECTORS, np.asarray(self._vectors, dtype=np.float16))
+        data = {"ids": self.ids, "texts": self._texts, "metas": self._metas}
+        (directory / CHUNKS).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> ChunkStore:
+        data = json.loads((directory / CHUNKS).read_text(encoding="utf-8"))
+        vectors = np.load(directory / CHUNK_VECTORS, mmap_mode="r")
+        return cls(data["ids"], data["texts"], data["metas"], vectors)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from policywise.index.lexical import LexicalIndex
 from policywise.index.manifest import MANIFEST_FILE, Manifest
-from policywise.index.sentences import SentenceStore
+from policywise.index.sentences import ChunkStore, SentenceStore
 from policywise.index.vector_store import COLLECTION, VectorStore
 
 logger = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class PolicyIndex:
         self._lexical: LexicalIndex | None = None
         self._docs: dict[str, DocRecord] | None = None
         self._sentences: SentenceStore | None = None
+        self._chunks: ChunkStore | None = None
         self._lock = threading.Lock()
         self._tmp_copy: Path | None = None
 
@@ -158,6 +159,13 @@ class PolicyIndex:
             return self._sentences
 
     @property
+    def chunks(self) -> ChunkStore:
+        with self._lock:
+            if self._chunks is None:
+                self._chunks = ChunkStore.load(self.generation)
+            return self._chunks
+
+    @property
     def vectors_loaded(self) -> bool:
         return self._vectors is not None
 
@@ -166,7 +174,7 @@ class PolicyIndex:
         return self._vectors is not None and self._lexical is not None
 
     def load(self) -> None:
-        _ = self.vectors, self.lexical, self.sentences, self.documents
+        _ = self.vectors, self.lexical, self.sentences, self.documents, self.chunks
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.generation.rglob("*") if p.is_file())

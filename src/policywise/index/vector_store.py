@@ -107,20 +107,15 @@ class VectorStore:
             for i, t, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
         }
 
-    def get_scored(self, ids: Sequence[str], embedding: np.ndarray | None) -> list[VectorHit]:
-        """Records of ``ids`` with their exact cosine similarity to ``embedding`` (0.0 without one)."""
-        if not ids:
+    def nearest(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Ids and cosine similarities only: texts are read from the chunk store, not SQLite."""
+        n = min(k, self.count())
+        if n <= 0:
             return []
-        include = ["documents", "metadatas"] + (["embeddings"] if embedding is not None else [])
-        res = self._collection.get(ids=list(ids), include=include)
-        if embedding is not None and len(res["ids"]):
-            sims = np.asarray(res["embeddings"], dtype=np.float32) @ embedding.astype(np.float32)
-        else:
-            sims = np.zeros(len(res["ids"]), dtype=np.float32)
-        return [
-            VectorHit(id=i, similarity=float(sim), text=t or "", metadata=dict(m or {}))
-            for i, sim, t, m in zip(res["ids"], sims, res["documents"], res["metadatas"], strict=True)
-        ]
+        res = self._collection.query(
+            query_embeddings=embedding.reshape(1, -1), n_results=n, include=["distances"]
+        )
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def all_records(self, batch: int = 5000) -> list[tuple[str, str, dict]]:
         """Every (id, text, metadata), paged so large collections don't need one huge query."""

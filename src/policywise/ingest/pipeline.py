@@ -24,7 +24,7 @@ from policywise.config import Settings
 from policywise.index.embedder import Embedder
 from policywise.index.lexical import LEXICAL_VERSION, LexicalIndex
 from policywise.index.manifest import FileEntry, Manifest
-from policywise.index.sentences import SentenceStore
+from policywise.index.sentences import ChunkStore, SentenceStore
 from policywise.index.store import (
     GEN_PREFIX,
     STAGING_SUFFIX,
@@ -217,6 +217,7 @@ def _ingest(
                 )
                 docs[src] = _doc_record(doc)
             records = store.all_records()
+            vector_ids, vectors = store.all_embeddings()
         finally:
             store.close()
 
@@ -229,6 +230,13 @@ def _ingest(
         shutil.rmtree(staging / "bm25", ignore_errors=True)
         lexical.save(staging / "bm25")
         _write_sentences(staging, [r[0] for r in records], new_sentences)
+        row = {cid: i for i, cid in enumerate(vector_ids)}
+        ChunkStore(
+            [r[0] for r in records],
+            [r[1] for r in records],
+            [r[2] for r in records],
+            vectors[[row[r[0]] for r in records]],
+        ).save(staging)
         write_docstore(staging, docs)
         manifest.root = _display_root(root)
         manifest.built_at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -18,6 +18,9 @@ settings = load_settings()
 app = create_app(settings.with_overrides(warm_up=False))
 if settings.warm_up:
     try:
+        # Import Chroma's modules here (~0.7 s) so a recycled worker only has to open its client.
+        import chromadb  # noqa: F401
+
         app.extensions["policywise"].assistant.warm_up(vectors=False)
     except Exception as exc:  # the service still starts; /health reports what is missing
         logger.warning("preload failed: %s", exc)
