@@ -92,3 +92,11 @@ def test_chunking_properties(raw_sections, max_tokens) -> None:
     assert " ".join(c.text for c in chunks).split() == " ".join(s.text for s in doc.sections).split()
     # Deterministic.
     assert chunk_document(doc, cfg) == chunks
+
+
+def test_table_rows_are_labelled_with_their_header_and_never_split() -> None:
+    table = "Level | Target bonus\nIndividual contributors | 10%\nManagers | 15%\nDirectors | 20%"
+    doc = _doc([Section(("Compensation", "Bonus targets"), "Targets by level:\n\n" + table)], "Compensation")
+    text = "\n".join(c.text for c in chunk_document(doc))
+    assert "Level: Managers; Target bonus: 15%" in text.split("\n")
+    assert "Level | Target bonus" not in text

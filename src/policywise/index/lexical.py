@@ -17,7 +17,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-LEXICAL_VERSION = 2  # bump when tokenize() changes: indexes built before must be rebuilt
+LEXICAL_VERSION = 3  # bump when tokenize() changes: indexes built before must be rebuilt
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 STOPWORDS = frozenset(
     [
@@ -83,6 +83,8 @@ STOPWORDS = frozenset(
         "me",
         "more",
         "most",
+        "many",
+        "much",
         "my",
         "myself",
         "no",

@@ -16,7 +16,7 @@ from policywise.models import count_tokens, get_spec
 from policywise.sentences import split_sentences
 from policywise.types import Chunk, Document, Section, header_text
 
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2  # 2: table rows labelled with their headers
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,12 @@ def _units(text: str, budget: int) -> list[Unit]:
     sentences: list[str] = []
     seps: list[str] = []
     for para in text.split("\n\n"):
+        rows = _read_table(para)
+        if rows is not None:
+            # Each labelled row is one unit on its own line: a row is never split across chunks.
+            sentences.extend(rows)
+            seps.extend("\n" for _ in rows)
+            continue
         lines_kept = "\n" in para.strip()
         for i, sent in enumerate(split_sentences(para)):
             sentences.append(sent)
@@ -122,6 +128,25 @@ def _units(text: str, budget: int) -> list[Unit]:
         else:
             units.extend((p, c, sep if j == 0 else " ") for j, (p, c) in enumerate(_split_long(sent, budget)))
     return units
+
+
+def _read_table(para: str) -> list[str] | None:
+    """A table paragraph as one line per row, each cell labelled by its column header; None if not a table.
+
+    "0-2 years | 15 | 120" says little to a sentence model or to a reader of a citation;
+    "Years of service: 0-2 years; Days per year: 15; Hours per year: 120" says what it means.
+    """
+    lines = [ln.strip() for ln in para.strip().split("\n")]
+    if len(lines) < 2 or not all(" | " in ln for ln in lines):
+        return None
+    header = [c.strip() for c in lines[0].split(" | ")]
+    rows = []
+    for ln in lines[1:]:
+        cells = [c.strip() for c in ln.split(" | ")]
+        if len(cells) != len(header):
+            return lines  # ragged: keep the rows as they are rather than mislabel them
+        rows.append("; ".join(f"{h}: {c}" if h else c for h, c in zip(header, cells, strict=True) if c))
+    return rows
 
 
 def _starts_line(para: str, sent: str) -> bool:
