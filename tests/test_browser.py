@@ -66,8 +66,15 @@ STATE_SPY = """
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("browser")
+    # The whole test session shares this process (several models and indexes): a 512 MB budget would
+    # read as memory pressure and the page would be told "overloaded".
     app = create_app(
-        {"warm_up": False, "analytics_db": tmp / "a.sqlite3", "vector_store_path": bundled_index}
+        {
+            "warm_up": False,
+            "analytics_db": tmp / "a.sqlite3",
+            "vector_store_path": bundled_index,
+            "memory_limit_mb": 8192.0,
+        }
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="policywise-test-server", daemon=True)
