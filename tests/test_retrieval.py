@@ -116,3 +116,20 @@ def test_third_party_corpus_ingests_and_retrieves(tmp_path, settings, external_c
         assert len(texts) == len(set(texts)), q["question"]
     assert found / len(answerable) >= 0.85
     index.close()
+
+
+def test_serving_leaves_the_committed_index_untouched(settings) -> None:
+    # Chroma writes to its SQLite file even to read; searches must not dirty the repository's index.
+    def digest() -> dict[str, str]:
+        return {
+            str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in BUNDLED_INDEX.rglob("*")
+            if p.is_file() and p.name != ".lock"
+        }
+
+    before = digest()
+    index = PolicyIndex.open(BUNDLED_INDEX)
+    retriever = Retriever(index, Embedder(index.manifest.embedding_model), settings)
+    assert retriever.search("how many vacation days do I get").hits
+    index.close()
+    assert digest() == before

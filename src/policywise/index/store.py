@@ -11,6 +11,7 @@ rename, so a failed or interrupted build never touches what is serving.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 POINTER = "CURRENT"
 GEN_PREFIX = "gen-"
 STAGING_SUFFIX = ".staging"
+# Indexes up to this size are served from a private copy (copying 5 MB takes ~10 ms).
+SNAPSHOT_MAX_BYTES = 64 * 2**20
 
 
 class IndexNotFoundError(FileNotFoundError):
@@ -128,13 +131,17 @@ class PolicyIndex:
                 collection=collection_name(self.generation, True),
             )
         path = self.generation / "chroma"
-        if not os.access(path, os.W_OK) or not os.access(path / "chroma.sqlite3", os.W_OK):
-            # Chroma writes to its SQLite file even to read; serve a private copy of a read-only index
-            # (e.g. baked into a container image owned by another user).
+        size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        writable = os.access(path, os.W_OK) and os.access(path / "chroma.sqlite3", os.W_OK)
+        if not writable or size <= SNAPSHOT_MAX_BYTES:
+            # Chroma writes to its SQLite file even to read. Serving a private snapshot keeps a
+            # committed or read-only index (a container image) untouched, and keeps this process
+            # serving even if another process's reindex removes this generation.
             self._tmp_copy = Path(tempfile.mkdtemp(prefix="policywise-index-"))
+            atexit.register(shutil.rmtree, str(self._tmp_copy), True)
             shutil.copytree(path, self._tmp_copy / "chroma")
             path = self._tmp_copy / "chroma"
-            logger.info("index at %s is read-only; serving a copy from %s", self.generation, path)
+            logger.info("serving a snapshot of %s from %s", self.generation, path)
         return VectorStore(path=path)
 
     @property
@@ -178,6 +185,12 @@ class PolicyIndex:
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.generation.rglob("*") if p.is_file())
+
+    def discard_snapshot(self) -> None:
+        """Remove the private copy without closing Chroma (for a process about to exit at once)."""
+        if self._tmp_copy is not None:
+            shutil.rmtree(self._tmp_copy, ignore_errors=True)
+            self._tmp_copy = None
 
     def close(self) -> None:
         if self._vectors is not None:

@@ -42,6 +42,11 @@ def worker_exit(server: object, worker: object) -> None:
     import logging
     import sys
 
+    from policywise.web.wsgi import app
+
+    retriever = app.extensions["policywise"].assistant.opened_retriever
+    if retriever is not None:
+        retriever.index.discard_snapshot()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
