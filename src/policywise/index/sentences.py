@@ -36,10 +36,6 @@ class SentenceStore:
         start = self._rows[chunk_id]
         return np.asarray(self._vectors[start : start + len(self._texts[chunk_id])], dtype=np.float32)
 
-    def items(self) -> Iterable[tuple[str, list[str], np.ndarray]]:
-        for cid in self._texts:
-            yield cid, self._texts[cid], self.vectors(cid)
-
     @classmethod
     def build(cls, entries: Iterable[tuple[str, list[str], np.ndarray]]) -> SentenceStore:
         texts: dict[str, list[str]] = {}
