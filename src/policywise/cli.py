@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 import click
 
 from policywise.config import ConfigError, Settings, load_settings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -158,7 +160,8 @@ def search(
         click.echo(f"   {snippet[:300]}{'...' if len(snippet) > 300 else ''}")
 
 
-def _open(factory):  # noqa: ANN001 - internal helper turning setup errors into CLI errors
+def _open(factory: Callable[[], T]) -> T:
+    """Run a setup step, turning a missing or mismatched index into a clear CLI error."""
     from policywise.index.manifest import IndexMismatchError
     from policywise.index.store import IndexNotFoundError
 

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) + BM25, fused by reciprocal rank, gated by relevance.
+"""Hybrid retrieval: dense (Chroma) + BM25, fused (cosine + weighted BM25; RRF optional), gated by relevance.
 
 The gate is what lets PolicyWise say "no policy covers this" instead of returning the least-bad
 passages: a question counts as covered only when the best passage is semantically close to it or
