@@ -21,13 +21,13 @@ import numpy as np
 from policywise import guardrails
 from policywise.answer.answerability import judge
 from policywise.answer.check import check_answer
-from policywise.answer.extractive import Composition, ExtractiveComposer, with_marker
+from policywise.answer.extractive import Composition, ExtractiveComposer
 from policywise.answer.llm import LLMClient, LLMConfig, LLMError
 from policywise.answer.prompts import answer_messages, rewrite_messages
 from policywise.config import Settings
 from policywise.ops.circuit_breaker import CircuitBreaker
 from policywise.retrieve import Retriever, SearchResult, open_retriever
-from policywise.types import Answer, Citation
+from policywise.types import Answer, Citation, with_markers
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ class Assistant:
             answer = self._extractive(ctx)
             if stream:
                 for text, n in composition.sentences:
-                    yield with_marker(text, n) + " "
+                    yield with_markers(text, [n]) + " "
         answer.retrieved = retrieved
         yield self._finish(self._apply_level(answer, check.question), started)
 
@@ -217,19 +217,7 @@ class Assistant:
 
     def _not_found(self, ctx: _Context, reason: str, provider: str = "extractive") -> Answer:
         # Point at the closest passages without claiming they answer the question.
-        related = [
-            Citation(
-                number=i,
-                title=h.title,
-                source=h.source,
-                section=h.section,
-                page=h.page,
-                chunk_id=h.chunk_id,
-                snippet=h.text[:300],
-                section_id=h.section_id,
-            )
-            for i, h in enumerate(ctx.search.hits[:2], 1)
-        ]
+        related = [Citation.from_hit(i, h, h.text[:300]) for i, h in enumerate(ctx.search.hits[:2], 1)]
         return Answer(
             status="insufficient_evidence",
             answer=NOT_FOUND_MESSAGE,

@@ -83,6 +83,26 @@ class Citation:
     snippet: str  # the quoted passage text supporting the claim; one sentence per line
     section_id: str = ""  # anchor of the cited section in its document page
 
+    @classmethod
+    def from_hit(cls, number: int, hit: Hit, snippet: str) -> Citation:
+        return cls(
+            number=number,
+            title=hit.title,
+            source=hit.source,
+            section=hit.section,
+            page=hit.page,
+            chunk_id=hit.chunk_id,
+            snippet=snippet,
+            section_id=hit.section_id,
+        )
+
+
+def with_markers(sentence: str, numbers: list[int]) -> str:
+    """The sentence with citation markers before its final punctuation: "... by March 31 [1]."."""
+    s = sentence.rstrip()
+    markers = "".join(f" [{n}]" for n in numbers)
+    return f"{s[:-1]}{markers}{s[-1]}" if s and s[-1] in ".!?" else f"{s}{markers}."
+
 
 ANSWER_STATUSES = ("answered", "insufficient_evidence", "out_of_scope", "refused")
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from policywise.index.lexical import tokenize
 from policywise.sentences import split_sentences
-from policywise.types import Citation, Hit
+from policywise.types import Citation, Hit, with_markers
 
 _MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 _NOT_COVERED = re.compile(
@@ -92,19 +92,7 @@ def check_answer(
             False, "", dropped=dropped, invalid_markers=invalid, reason="no_supported_citation"
         )
     out, used = _render(kept, max_chars)
-    citations = [
-        Citation(
-            number=n,
-            title=hits[n - 1].title,
-            source=hits[n - 1].source,
-            section=hits[n - 1].section,
-            page=hits[n - 1].page,
-            chunk_id=hits[n - 1].chunk_id,
-            snippet=hits[n - 1].text[:400],
-            section_id=hits[n - 1].section_id,
-        )
-        for n in sorted(used)
-    ]
+    citations = [Citation.from_hit(n, hits[n - 1], hits[n - 1].text[:400]) for n in sorted(used)]
     return CheckResult(True, out, citations, dropped=dropped, invalid_markers=invalid)
 
 
@@ -126,8 +114,7 @@ def _render(kept: list[tuple[str, list[int]]], max_chars: int) -> tuple[str, set
     used: set[int] = set()
     length = 0
     for body, numbers in kept:
-        markers = "".join(f" [{n}]" for n in numbers)
-        piece = f"{body[:-1]}{markers}{body[-1]}" if body[-1] in ".!?" else f"{body}{markers}."
+        piece = with_markers(body, numbers)
         # Cut at a sentence boundary: never show half a sentence.
         if parts and length + len(piece) + 1 > max_chars:
             break

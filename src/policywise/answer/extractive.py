@@ -5,8 +5,8 @@ each candidate sentence is scored against the question (its precomputed embeddin
 the question's informative terms, and the strength of the passage it comes from), the best one
 goes first, further ones are added only while they cover parts of the question not yet covered
 and don't repeat what is already said, and a sentence that leans on the one before it ("This
-applies...") brings that one along. Table rows are read with their header row, so "Managers | 15%"
-becomes "Level: Managers; Target bonus: 15%".
+applies...") brings that one along. Table rows were labelled with their header when chunked: "Managers | 15%"
+reads "Level: Managers; Target bonus: 15%".
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from policywise.index.lexical import LexicalIndex, tokenize
 from policywise.index.store import PolicyIndex
-from policywise.types import Citation, Hit
+from policywise.types import Citation, Hit, with_markers
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +67,7 @@ class Composition:
 
     @property
     def text(self) -> str:
-        return " ".join(with_marker(t, n) for t, n in self.sentences)
-
-
-def with_marker(sentence: str, number: int) -> str:
-    s = sentence.rstrip()
-    if s and s[-1] in ".!?":
-        return f"{s[:-1]} [{number}]{s[-1]}"
-    return f"{s} [{number}]."
+        return " ".join(with_markers(t, [n]) for t, n in self.sentences)
 
 
 class ExtractiveComposer:
@@ -97,7 +90,7 @@ class ExtractiveComposer:
             vecs = store.vectors(hit.chunk_id)
             sims = vecs @ qvec.astype(np.float32) if len(sents) else []
             for j, raw in enumerate(sents):
-                text = self._display(raw, hit)
+                text = self._display(raw)
                 if text is None:
                     continue
                 terms = frozenset(tokenize(text)) & q_terms
@@ -157,18 +150,9 @@ class ExtractiveComposer:
             snippets.setdefault(c.hit.chunk_id, []).append(c.raw)
             comp.sentences.append((c.text, n))
         by_id = {c.hit.chunk_id: c.hit for c in ordered}
+        # One quoted sentence per line of the snippet.
         comp.citations = [
-            Citation(
-                number=n,
-                title=by_id[cid].title,
-                source=by_id[cid].source,
-                section=by_id[cid].section,
-                page=by_id[cid].page,
-                chunk_id=cid,
-                snippet="\n".join(snippets[cid]),  # one quoted sentence per line
-                section_id=by_id[cid].section_id,
-            )
-            for cid, n in numbers.items()
+            Citation.from_hit(n, by_id[cid], "\n".join(snippets[cid])) for cid, n in numbers.items()
         ]
         return comp
 
@@ -184,41 +168,19 @@ class ExtractiveComposer:
                 out.insert(out.index(c), prev)
         return out
 
-    def _display(self, raw: str, hit: Hit) -> str | None:
+    @staticmethod
+    def _display(raw: str) -> str | None:
         """The sentence as it reads in an answer; None for lines that are not statements."""
         text = raw.strip()
         if " | " in text:
-            text = self._table_row(text, hit)
-            if text is None:
-                return None
+            # Well-formed tables arrive labelled by the chunker; a ragged row is shown cell by cell.
+            text = "; ".join(c.strip() for c in text.split(" | ") if c.strip())
         text = _LEADING_MARKER.sub("", text).strip()
         if len(text) < 12 or text.endswith(":"):
             return None  # a label or the lead-in of a list says nothing by itself
         if text[0].islower():
             text = text[0].upper() + text[1:]
         return text
-
-    def _table_row(self, row: str, hit: Hit) -> str | None:
-        header = self._table_header(row, hit)
-        cells = [c.strip() for c in row.split(" | ")]
-        if header is None or len(header) != len(cells):
-            return "; ".join(cells)
-        if cells == header:
-            return None
-        return "; ".join(f"{h}: {c}" for h, c in zip(header, cells, strict=True) if c)
-
-    def _table_header(self, row: str, hit: Hit) -> list[str] | None:
-        doc = self.index.documents.get(hit.source)
-        if doc is None:
-            return None
-        for section in doc.sections:
-            if section.id != hit.section_id:
-                continue
-            for block in section.text.split("\n\n"):
-                lines = block.split("\n")
-                if any(line.strip() == row for line in lines) and " | " in lines[0]:
-                    return [c.strip() for c in lines[0].split(" | ")]
-        return None
 
 
 def _redundant(c: Candidate, chosen: list[Candidate]) -> bool:

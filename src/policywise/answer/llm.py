@@ -212,17 +212,22 @@ class LLMClient:
 
     # One attempt each ---------------------------------------------------------------------------
 
-    def _complete_once(self, messages: list[dict], timeout: float) -> str:
+    def _create(self, messages: list[dict], timeout: float, stream: bool) -> Any:
+        """One chat-completions request; SDK errors become LLMError with a kind."""
         try:
-            response = self._client.chat.completions.create(
+            return self._client.chat.completions.create(
                 model=self._config.model,
                 messages=messages,  # type: ignore[arg-type]
                 max_tokens=self._config.max_tokens,
                 temperature=self._config.temperature,
+                stream=stream,
                 timeout=timeout,
             )
         except _ATTEMPT_ERRORS as exc:
             raise self._classify(exc) from None
+
+    def _complete_once(self, messages: list[dict], timeout: float) -> str:
+        response = self._create(messages, timeout, stream=False)
         # A non-JSON content type makes the SDK hand back the raw body as a str.
         if not isinstance(response, ChatCompletion):
             raise LLMError("bad_response", "response is not a chat completion")
@@ -241,17 +246,7 @@ class LLMClient:
     def _stream_once(
         self, messages: list[dict], timeout: float, deadline: float
     ) -> Generator[str, None, None]:
-        try:
-            stream = self._client.chat.completions.create(
-                model=self._config.model,
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=self._config.max_tokens,
-                temperature=self._config.temperature,
-                stream=True,
-                timeout=timeout,
-            )
-        except _ATTEMPT_ERRORS as exc:
-            raise self._classify(exc) from None
+        stream = self._create(messages, timeout, stream=True)
         finished = False
         chars = 0
         try:
