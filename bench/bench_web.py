@@ -1,11 +1,14 @@
 """Web benchmark: gunicorn as configured, 30 concurrent clients, memory and readiness of the worker.
 
-    .venv/bin/python bench/bench_web.py [--clients 30] [--seconds 15]
+    .venv/bin/python bench/bench_web.py [--clients 30] [--seconds 15] [--generator wrk|python]
 
 Starts gunicorn with gunicorn.conf.py on a free loopback port for each scenario, waits for it,
 measures the worker's memory after start and after the first answer, then runs each endpoint under
 load (closed loop: every client sends its next request when the previous one returns, over
 keep-alive connections), and prints Markdown tables (recorded in docs/benchmarks.md).
+
+The load comes from wrk (Debian's package) when it is installed: a Python load generator on the
+same two cores takes about a core for itself and inflates every latency it reports.
 
 Scenarios: "ours" (preload, max_requests 1000) and "reference-style" (no preload, max_requests 50,
 the reference's settings), plus "ours, recycling every 50" to show that recycling itself is cheap.
@@ -17,6 +20,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -153,6 +157,64 @@ def load(port: int, clients: int, seconds: float, method: str, path: str, body_f
     }
 
 
+WRK_SCRIPT = """
+local queries = {%s}
+local method, path, field = "%s", "%s", "%s"
+local n = 0
+request = function()
+  n = n + 1
+  if method == "GET" then return wrk.format("GET", path) end
+  local q = queries[(n %% #queries) + 1] .. " " .. n
+  local body = '{"' .. field .. '": "' .. q .. '"}'
+  return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%f %%f %%f %%f\\n", summary.requests,
+    e.connect + e.read + e.write + e.status + e.timeout, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+  io.write(string.format("MAX %%f\\n", latency.max))
+end
+"""
+
+
+def load_wrk(port: int, clients: int, seconds: float, method: str, path: str) -> dict:
+    field = "query" if path == "/search" else "message"
+    queries = ", ".join(json.dumps(q) for q in QUERIES)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(WRK_SCRIPT % (queries, method, path, field))
+        script = fh.name
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{clients}",
+            f"-d{seconds:.0f}s",
+            "--timeout",
+            "30s",
+            "-s",
+            script,
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(script)
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    n, errors, duration_us, p50, p95, p99 = (float(x) for x in line.split()[1:])
+    max_us = float(next(x for x in out.splitlines() if x.startswith("MAX ")).split()[1])
+    return {
+        "requests": int(n),
+        "errors": int(errors),
+        "rps": n / (duration_us / 1e6),
+        "p50": p50 / 1000,
+        "p95": p95 / 1000,
+        "p99": p99 / 1000,
+        "max": max_us / 1000,
+    }
+
+
 def sample_peak(server: Server, stop: threading.Event, out: dict) -> None:
     while not stop.is_set():
         try:
@@ -163,7 +225,9 @@ def sample_peak(server: Server, stop: threading.Event, out: dict) -> None:
         time.sleep(0.05)
 
 
-def scenario(name: str, env: dict[str, str], clients: int, seconds: float) -> tuple[list, list]:
+def scenario(
+    name: str, env: dict[str, str], clients: int, seconds: float, generator: str
+) -> tuple[list, list]:
     server = Server(env)
     try:
         ready = server.wait_ready()
@@ -194,7 +258,10 @@ def scenario(name: str, env: dict[str, str], clients: int, seconds: float) -> tu
                 lambda i, n: {"message": QUERIES[(i + n) % len(QUERIES)] + f" ({n})"},
             ),
         ]:
-            r = load(server.port, clients, seconds, method, path, body)
+            if generator == "wrk":
+                r = load_wrk(server.port, clients, seconds, method, path)
+            else:
+                r = load(server.port, clients, seconds, method, path, body)
             rows.append(
                 [
                     name,
@@ -239,6 +306,10 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--models", default="all-MiniLM-L6-v2,paraphrase-MiniLM-L3-v2")
+    ap.add_argument(
+        "--generator", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python"
+    )
+    ap.add_argument("--reference", action=argparse.BooleanOptionalAction, default=True)
     args = ap.parse_args()
     load_rows, mem_rows = [], []
     scenarios = []
@@ -262,7 +333,7 @@ def main() -> None:
                 {**base, "GUNICORN_MAX_REQUESTS": "50", "GUNICORN_MAX_REQUESTS_JITTER": "5"},
             )
         )
-        if model == "paraphrase-MiniLM-L3-v2":
+        if model == "paraphrase-MiniLM-L3-v2" and args.reference:
             scenarios.append(
                 (
                     f"{model}: reference-style (no preload, max_requests 50)",
@@ -276,12 +347,12 @@ def main() -> None:
             )
     for name, env in scenarios:
         print(f"scenario {name}", file=sys.stderr, flush=True)
-        rows, mrows = scenario(name, env, args.clients, args.seconds)
+        rows, mrows = scenario(name, env, args.clients, args.seconds, args.generator)
         load_rows += rows
         mem_rows += mrows
     print(
         f"\nLoad: {args.clients} concurrent clients, {args.seconds:.0f} s per endpoint, "
-        "closed loop, keep-alive, "
+        f"closed loop, keep-alive, load from {args.generator}, "
         "extractive answers, 1 worker x 2 threads:\n"
     )
     print(

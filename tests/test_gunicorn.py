@@ -37,8 +37,10 @@ def _request(
         conn.close()
 
 
-@pytest.fixture(scope="module")
-def server(bundled_index, tmp_path_factory):
+# Small indexes are searched in numpy preloaded by the master; a Chroma-backed index is opened in
+# each worker after the fork. Both paths must survive recycling.
+@pytest.fixture(scope="module", params=["exact", "chroma"])
+def server(request, bundled_index, tmp_path_factory):
     port = _free_port()
     tmp = tmp_path_factory.mktemp("gunicorn")
     env = {
@@ -51,6 +53,7 @@ def server(bundled_index, tmp_path_factory):
         "GUNICORN_MAX_REQUESTS_JITTER": "0",
         "MEMORY_LIMIT_MB": "4096",
         "RATELIMIT": "10000 per minute",
+        "EXACT_SEARCH_MAX_CHUNKS": "5000" if request.param == "exact" else "0",
     }
     log = open(tmp / "gunicorn.log", "w")  # noqa: SIM115 - closed in the teardown
     proc = subprocess.Popen(
@@ -70,7 +73,7 @@ def server(bundled_index, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail((tmp / "gunicorn.log").read_text()[-3000:])
-    yield port, tmp / "gunicorn.log"
+    yield port, tmp / "gunicorn.log", request.param
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=30)
@@ -80,11 +83,13 @@ def server(bundled_index, tmp_path_factory):
 
 
 def test_health_chat_and_search_over_http(server) -> None:
-    port, _ = server
+    port, _, backend = server
     status, health = _request(port, "GET", "/health")
     assert status == 200 and health["status"] in ("healthy", "degraded")
     status, answer = _request(port, "POST", "/chat", {"message": "Can I carry over unused vacation days?"})
     assert status == 200 and answer["status"] == "answered" and answer["citations"]
+    vector_store = _request(port, "GET", "/health")[1]["components"]["vector_store"]
+    assert vector_store["status"] == "operational" and vector_store["search"] == backend
     status, hits = _request(port, "POST", "/search", {"query": "hotel limit in Boston"})
     assert status == 200 and hits["hits"][0]["source"] == "travel_policy.md"
     status, err = _request(port, "POST", "/chat", {"nope": 1})
@@ -92,7 +97,7 @@ def test_health_chat_and_search_over_http(server) -> None:
 
 
 def test_streaming_over_http(server) -> None:
-    port, _ = server
+    port, _, _ = server
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request(
         "POST",
@@ -108,7 +113,7 @@ def test_streaming_over_http(server) -> None:
 
 
 def test_worker_recycling_loses_no_request(server) -> None:
-    port, log = server
+    port, log, _ = server
     pids = set()
 
     def one(i: int) -> int:

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,8 +131,61 @@ def test_serving_leaves_the_committed_index_untouched(settings) -> None:
         }
 
     before = digest()
-    index = PolicyIndex.open(BUNDLED_INDEX)
+    index = PolicyIndex.open(BUNDLED_INDEX, exact_max_chunks=0)  # through Chroma
+    assert index.dense_backend == "chroma"
     retriever = Retriever(index, Embedder(index.manifest.embedding_model), settings)
     assert retriever.search("how many vacation days do I get").hits
     index.close()
     assert digest() == before
+
+
+def test_exact_search_returns_what_chroma_returns(bundled_index) -> None:
+    """Small collections are searched in numpy; it must rank as Chroma, which holds the same vectors."""
+    exact = PolicyIndex.open(bundled_index)
+    chroma = PolicyIndex.open(bundled_index, exact_max_chunks=0)
+    assert (exact.dense_backend, chroma.dense_backend) == ("exact", "chroma")
+    embedder = Embedder(exact.manifest.embedding_model)
+    questions = load_questions(ROOT / "eval" / "questions.jsonl")
+    same_top = 0
+    for q in questions:
+        vec = embedder.embed_query(q["question"])
+        a, b = exact.nearest(vec, 10), chroma.nearest(vec, 10)
+        assert len(a) == len(b) == 10
+        # Rank by rank the similarities agree (ties may order differently; HNSW may only ever miss).
+        for (_, sa), (_, sb) in zip(a, b, strict=True):
+            assert sa == pytest.approx(sb, abs=1e-3), q["question"]
+        same_top += a[0][0] == b[0][0]
+    assert same_top >= len(questions) - 1
+    exact.close()
+    chroma.close()
+
+
+@pytest.mark.parametrize("limit,backend", [("5000", "exact"), ("0", "chroma")])
+def test_offline_process_loads_only_what_it_uses(bundled_index, limit, backend) -> None:
+    """An extractive deployment on a small index never imports chromadb or the OpenAI SDK (~80 MB)."""
+    code = (
+        "import json, sys\n"
+        "from policywise.assistant import Assistant\n"
+        "from policywise.config import load_settings\n"
+        "a = Assistant(load_settings())\n"
+        "ans = a.ask('Can I carry over unused vacation days?')\n"
+        "print(json.dumps({'status': ans.status, 'backend': a.retriever.index.dense_backend,\n"
+        "  'chromadb': 'chromadb' in sys.modules, 'openai': 'openai' in sys.modules,\n"
+        "  'sources': [c.source for c in ans.citations]}))\n"
+    )
+    env = {
+        **os.environ,
+        "VECTOR_STORE_PATH": str(bundled_index),
+        "EXACT_SEARCH_MAX_CHUNKS": limit,
+        "OPENROUTER_API_KEY": "",
+        "LLM_BASE_URL": "",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["status"] == "answered"
+    assert result["backend"] == backend
+    assert result["chromadb"] is (backend == "chroma")
+    assert result["openai"] is False
+    assert any("pto" in s.lower() or "vacation" in s.lower() for s in result["sources"])

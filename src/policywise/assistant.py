@@ -15,19 +15,23 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from policywise import guardrails
 from policywise.answer.answerability import judge
 from policywise.answer.check import check_answer
+from policywise.answer.errors import LLMError
 from policywise.answer.extractive import Composition, ExtractiveComposer
-from policywise.answer.llm import LLMClient, LLMConfig, LLMError
 from policywise.answer.prompts import answer_messages, rewrite_messages
 from policywise.config import Settings
 from policywise.ops.circuit_breaker import CircuitBreaker
 from policywise.retrieve import Retriever, SearchResult, open_retriever
 from policywise.types import Answer, Citation, with_markers
+
+if TYPE_CHECKING:
+    from policywise.answer.llm import LLMClient
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +69,9 @@ class Assistant:
         self._composer: ExtractiveComposer | None = None
         self._lock = threading.Lock()
         if llm is None and settings.llm_configured:
+            # Imported only when configured: the SDK is ~30 MB an offline deployment does without.
+            from policywise.answer.llm import LLMClient, LLMConfig
+
             breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s)
             llm = LLMClient(LLMConfig.from_settings(settings), breaker)
         self.llm = llm
@@ -85,16 +92,18 @@ class Assistant:
     def warm_up(self, vectors: bool = True) -> None:
         """Load the model and the index now rather than on the first question.
 
-        ``vectors=False`` loads everything but Chroma, whose client runs threads that do not survive
-        a fork: a gunicorn master preloads the rest and each worker opens Chroma after forking.
+        ``vectors=False`` leaves a Chroma client unopened (its threads do not survive a fork): a
+        gunicorn master preloads the rest and each worker opens Chroma after forking. Exact search
+        runs no threads, so a master preloads it whole.
         """
         retriever = self.retriever
         retriever.embedder.load()
         index = retriever.index
         _ = index.lexical, index.sentences, index.documents, index.chunks
         retriever.embedder.embed_query("warm up")
-        if vectors:
-            _ = index.vectors
+        if vectors or index.dense_backend == "exact":
+            if index.dense_backend == "chroma":
+                _ = index.vectors
             retriever.search("warm up")
 
     @property
@@ -108,7 +117,7 @@ class Assistant:
         return {
             "index_opened": r is not None,
             "model_loaded": r is not None and r.embedder.loaded,
-            "vectors_loaded": r is not None and r.index.vectors_loaded,
+            "vectors_loaded": r is not None and r.index.dense_loaded,
         }
 
     def reload_index(self) -> None:

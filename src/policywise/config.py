@@ -33,6 +33,9 @@ class Settings:
     # A Chroma server instead of the embedded store (scale-out); empty means embedded.
     chroma_host: str = ""
     chroma_port: int = 8000
+    # Local collections up to this many chunks are searched exactly in numpy rather than through
+    # Chroma's HNSW (faster, exact, and chromadb is never imported); 0 always queries Chroma.
+    exact_search_max_chunks: int = 5000
 
     # Embeddings
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
@@ -119,6 +122,7 @@ _ENV_NAMES: dict[str, str] = {
     "vector_store_path": "VECTOR_STORE_PATH",
     "chroma_host": "CHROMA_HOST",
     "chroma_port": "CHROMA_PORT",
+    "exact_search_max_chunks": "EXACT_SEARCH_MAX_CHUNKS",
     "embedding_model": "EMBEDDING_MODEL",
     "model_cache_dir": "MODEL_CACHE_DIR",
     "ort_threads": "ORT_THREADS",
@@ -238,5 +242,7 @@ def _validate(s: Settings) -> None:
         raise ConfigError("LLM_TIMEOUT_S and LLM_DEADLINE_S must be positive")
     if s.fusion not in ("convex", "rrf"):
         raise ConfigError(f"FUSION={s.fusion!r} must be 'convex' or 'rrf'")
+    if s.exact_search_max_chunks < 0:
+        raise ConfigError("EXACT_SEARCH_MAX_CHUNKS must be >= 0")
     if s.top_k < 1 or s.candidates < s.top_k:
         raise ConfigError("TOP_K must be >= 1 and RETRIEVAL_CANDIDATES >= TOP_K")

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) + BM25, fused (cosine + weighted BM25; RRF optional), gated by relevance.
+"""Hybrid retrieval: dense (exact or Chroma) + BM25, fused (cosine + weighted BM25), gated by relevance.
 
 The gate is what lets PolicyWise say "no policy covers this" instead of returning the least-bad
 passages: a question counts as covered only when the best passage is semantically close to it or
@@ -75,7 +75,7 @@ class Retriever:
             vec = self.embedder.embed_query(query)
             timings["embed"] = _ms(t0)
             t1 = time.perf_counter()
-            for rank, (cid, sim) in enumerate(self.index.vectors.nearest(vec, n)):
+            for rank, (cid, sim) in enumerate(self.index.nearest(vec, n)):
                 dense[cid] = (rank, sim)
             timings["dense"] = _ms(t1)
         lexical: dict[str, tuple[int, float]] = {}
@@ -220,6 +220,9 @@ def _ms(start: float) -> float:
 def open_retriever(settings: Settings, index_root: Path | None = None) -> Retriever:
     """Open the configured index and embedding model (both load lazily, on first search)."""
     index = PolicyIndex.open(
-        Path(index_root or settings.vector_store_path), settings.chroma_host, settings.chroma_port
+        Path(index_root or settings.vector_store_path),
+        settings.chroma_host,
+        settings.chroma_port,
+        settings.exact_search_max_chunks,
     )
     return Retriever(index, Embedder.from_settings(settings), settings)

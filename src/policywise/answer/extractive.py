@@ -129,12 +129,13 @@ class ExtractiveComposer:
         while len(chosen) < max_sentences:
             pick, pick_value = None, -1e9
             for c in ranked:
-                if c in chosen or best.score - c.score > MAX_DROP or _redundant(c, chosen):
+                # Another document's sentence must be close to the best one even after its penalty:
+                # one policy answering cleanly beats a second one adding loosely related rules.
+                penalty = OTHER_SOURCE_PENALTY if c.hit.source != best.hit.source else 0.0
+                if c in chosen or best.score - (c.score - penalty) > MAX_DROP or _redundant(c, chosen):
                     continue
                 gain = sum(weights[t] for t in c.terms - covered) / total_w
-                value = c.score + W_NEW_TERMS * gain
-                if c.hit.source != best.hit.source:
-                    value -= OTHER_SOURCE_PENALTY
+                value = c.score + W_NEW_TERMS * gain - penalty
                 if value > pick_value:
                     pick, pick_value = c, value
             if pick is None:

@@ -32,6 +32,7 @@ from openai import (
 )
 from openai.types.chat import ChatCompletion
 
+from policywise.answer.errors import ERROR_KINDS, LLMError
 from policywise.ops.circuit_breaker import CircuitBreaker
 
 if TYPE_CHECKING:
@@ -39,43 +40,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ERROR_KINDS = (
-    "timeout",
-    "rate_limited",
-    "server_error",
-    "connection",
-    "bad_response",
-    "circuit_open",
-    "deadline",
-    "client_error",
-)
-_RETRYABLE_KINDS = frozenset({"timeout", "rate_limited", "server_error", "connection"})
+__all__ = ["ERROR_KINDS", "LLMClient", "LLMConfig", "LLMError"]
+
 # Exceptions one attempt can raise that mean "the endpoint misbehaved", as opposed to bugs here.
 # ValueError covers invalid JSON bodies and SSE events, which the SDK lets through unwrapped.
 _ATTEMPT_ERRORS = (OpenAIError, ValueError, httpx2.HTTPError)
 _MAX_DETAIL_CHARS = 200
-
-
-class LLMError(Exception):
-    """A failed LLM call. ``kind`` is one of ERROR_KINDS; ``retryable`` says whether trying again may help."""
-
-    def __init__(
-        self,
-        kind: str,
-        message: str = "",
-        *,
-        retryable: bool | None = None,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        if kind not in ERROR_KINDS:
-            raise ValueError(f"unknown LLMError kind {kind!r}")
-        self.kind = kind
-        self.message = message
-        self.retryable = kind in _RETRYABLE_KINDS if retryable is None else retryable
-        self.status = status
-        self.retry_after = retry_after
-        super().__init__(f"{kind}: {message}" if message else kind)
 
 
 @dataclass(frozen=True)

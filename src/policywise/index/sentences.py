@@ -75,10 +75,11 @@ CHUNK_VECTORS = "chunk_vectors.npy"
 class ChunkStore:
     """Chunk texts, metadata and vectors beside Chroma, for the query path.
 
-    Chroma stays the store of record and answers the nearest-neighbour query; reading the 30
-    candidates' texts and metadata back from its SQLite file, and the vectors of passages only BM25
-    found, cost more than the rest of a search together (profiled under load), so they are read
-    from here instead: a JSON table and a memory-mapped float16 matrix.
+    Chroma stays the store of record; reading the 30 candidates' texts and metadata back from its
+    SQLite file, and the vectors of passages only BM25 found, cost more than the rest of a search
+    together (profiled under load), so they are read from here instead: a JSON table and a
+    memory-mapped float16 matrix. For small collections the nearest-neighbour query itself is
+    answered here too (``nearest``): see PolicyIndex.dense_backend.
     """
 
     def __init__(self, ids: list[str], texts: list[str], metas: list[dict], vectors: np.ndarray) -> None:
@@ -87,6 +88,7 @@ class ChunkStore:
         self._texts = texts
         self._metas = metas
         self._vectors = vectors
+        self._exact: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -104,6 +106,20 @@ class ChunkStore:
             return {}
         sims = np.asarray(self._vectors[rows], dtype=np.float32) @ embedding.astype(np.float32)
         return {self.ids[r]: float(s) for r, s in zip(rows, sims, strict=True)}
+
+    def nearest(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Exact cosine search over every chunk: ids and similarities, best first."""
+        if self._exact is None:
+            # Converted once: float16 has no BLAS matmul, and n x 384 float32 is small at the sizes
+            # this is used for (5,000 chunks = 7.7 MB).
+            self._exact = np.ascontiguousarray(self._vectors, dtype=np.float32)
+        n = min(k, len(self.ids))
+        if n <= 0:
+            return []
+        sims = self._exact @ np.asarray(embedding, dtype=np.float32).ravel()
+        top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
+        order = sorted(top.tolist(), key=lambda r: (-float(sims[r]), self.ids[r]))
+        return [(self.ids[r], float(sims[r])) for r in order]
 
     def save(self, directory: Path) -> None:
         np.save(directory / CHUNK_VECTORS, np.asarray(self._vectors, dtype=np.float16))

@@ -31,8 +31,8 @@ def health_report(svc: Services) -> dict:
     if svc.warm_error and not loaded["vectors_loaded"]:
         vector = _component("down", svc.warm_error)
     elif loaded["vectors_loaded"]:
-        chunks = svc.assistant.retriever.index.manifest.chunk_count
-        vector = _component("operational", chunks=chunks)
+        index = svc.assistant.retriever.index
+        vector = _component("operational", chunks=index.manifest.chunk_count, search=index.dense_backend)
     elif settings.chroma_host or current_generation(settings.vector_store_path) is not None:
         vector = _component("not_loaded", "the index loads on first use or during warm-up")
     else:
