@@ -34,7 +34,6 @@ from policywise.index.manifest import Manifest  # noqa: E402
 from policywise.index.sentences import ChunkStore  # noqa: E402
 from policywise.index.store import PolicyIndex, set_current  # noqa: E402
 from policywise.index.vector_store import HNSW, VectorStore  # noqa: E402
-from policywise.ingest.pipeline import ingest  # noqa: E402
 from policywise.retrieve import Retriever  # noqa: E402
 
 
@@ -186,6 +185,9 @@ def main() -> None:
     if args.rss_probe:
         rss_probe(*args.rss_probe)
         return
+    # Imported here, not at the top: the RSS probe runs this file and must not count the loaders.
+    from policywise.ingest.pipeline import ingest
+
     qs = questions()
     rows, scale_rows = [], []
     with tempfile.TemporaryDirectory(prefix="pw-bench-") as tmp:
@@ -230,7 +232,11 @@ def main() -> None:
                     big_ret = Retriever(big_index, embedder, settings)
                     total_b, _ = time_searches(big_ret, qs, rounds=1)
                     recall_b = recall_at_5(big_index, embedder, qs)
-                    hnsw_desc = "M=32, ef_c=200, ef_s=256" if hnsw is None else "M=16, ef_c=100, ef_s=100"
+                    hnsw_desc = (
+                        "M={max_neighbors}, ef_c={ef_construction}, ef_s={ef_search}".format(**HNSW)
+                        if hnsw is None
+                        else "M=16, ef_c=100, ef_s=100"
+                    )
                     scale_rows.append(
                         [
                             model,

@@ -93,7 +93,9 @@ class Retriever:
         payload = {cid: chunks.payload(cid) for cid in {*dense, *lexical} if cid in chunks}
 
         fused = self._fuse(dense, lexical)
-        hits = [self._hit(cid, score, dense, lexical, payload) for cid, score in fused if cid in payload]
+        # Only the head of the ranking can be returned; 4x k leaves room for collapsed near-duplicates.
+        head = [(cid, score) for cid, score in fused if cid in payload][: max(k, 5) * 4]
+        hits = [self._hit(cid, score, dense, lexical, payload) for cid, score in head]
         best_dense = max((s for _, s in dense.values()), default=0.0)
         lex = self.index.lexical
         coverage = [lex.coverage(query, header_text(h.title, h.section) + h.text) for h in hits[:5]]

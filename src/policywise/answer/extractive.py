@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from policywise.index.lexical import LexicalIndex, tokenize
+from policywise.index.lexical import LexicalIndex, term_set, tokenize
 from policywise.index.store import PolicyIndex
 from policywise.types import Citation, Hit, with_markers
 
@@ -93,7 +93,7 @@ class ExtractiveComposer:
                 text = self._display(raw)
                 if text is None:
                     continue
-                terms = frozenset(tokenize(text)) & q_terms
+                terms = term_set(text) & q_terms
                 out.append(
                     Candidate(
                         text=text,

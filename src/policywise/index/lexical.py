@@ -6,6 +6,7 @@ lower-cased, stop words dropped and words Snowball-stemmed, so "carried over" me
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -185,6 +186,13 @@ def tokenize(text: str) -> list[str]:
     return _stem([w for w in words if w not in STOPWORDS])
 
 
+@functools.lru_cache(maxsize=2048)
+def term_set(text: str) -> frozenset[str]:
+    """The distinct terms of ``text``, memoised: passages and their sentences come back query after
+    query, and tokenizing them again was the largest cost of a search after the embedding."""
+    return frozenset(tokenize(text))
+
+
 def _quiet_bm25s() -> None:
     # bm25s sets its logger to DEBUG on import and logs every build; that is noise for our users.
     logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -253,7 +261,7 @@ class LexicalIndex:
         q = list(dict.fromkeys(tokenize(query)))
         if not q:
             return 0.0
-        present = set(tokenize(text))
+        present = term_set(text)
         max_idf = self.idf("\x00never-seen")
         total = got = 0.0
         for tok in q:

@@ -94,6 +94,7 @@ class MemoryManager:
         self._lock = threading.Lock()
         self._process = process or psutil.Process()
         self._peak_mb = 0.0
+        self._last_mb: float | None = None
         self._gc_collections = 0
         self._last_gc: float | None = None
         self._components: dict[str, float] = {}
@@ -135,7 +136,15 @@ class MemoryManager:
         rss = self._process.memory_info().rss / _MB
         with self._lock:
             self._peak_mb = max(self._peak_mb, rss)
+            self._last_mb = rss
         return rss
+
+    @property
+    def last_rss_mb(self) -> float:
+        """The latest reading (as of the last check), without reading /proc again."""
+        with self._lock:
+            last = self._last_mb
+        return last if last is not None else self.rss_mb()
 
     def _classify(self, rss: float) -> str:
         if rss >= self.hard_limit_mb:

@@ -92,6 +92,7 @@ class Metrics:
         self._chunks = Gauge("policywise_index_chunks", "Chunks in the loaded index.", registry=self.registry)
         self._lock = threading.Lock()
         self._window: deque[float] = deque(maxlen=WINDOW)
+        self._window_sum = 0.0  # kept alongside so /health's average costs O(1), not a copy
         self.set_circuit_state("closed")
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
@@ -99,7 +100,10 @@ class Metrics:
         self._requests.labels(endpoint=endpoint, method=method.upper(), status=str(status)).inc()
         self._latency.labels(endpoint=endpoint).observe(seconds)
         with self._lock:
+            if len(self._window) == self._window.maxlen:
+                self._window_sum -= self._window[0]
             self._window.append(seconds)
+            self._window_sum += seconds
 
     def observe_answer(self, status: str, provider: str, degraded: bool) -> None:
         self._answers.labels(status=status, provider=provider, degraded=str(bool(degraded)).lower()).inc()
@@ -128,8 +132,9 @@ class Metrics:
             return [s * 1000.0 for s in self._window]
 
     def avg_response_ms(self) -> float:
-        values = self._window_ms()
-        return sum(values) / len(values) if values else 0.0
+        with self._lock:
+            n, total = len(self._window), self._window_sum
+        return max(0.0, total) * 1000.0 / n if n else 0.0
 
     def p95_response_ms(self) -> float:
         return percentile(sorted(self._window_ms()), 95)

@@ -55,6 +55,9 @@ def create_app(config: Settings | dict | None = None, services: Services | None 
     app.register_blueprint(ui_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
+    # Only the API is rate limited; exempting the rest also spares /health the limiter's per-request work.
+    limiter.exempt(health_bp)
+    limiter.exempt(ui_bp)
     for endpoint in ("api.chat", "api.search", "api.feedback"):
         app.view_functions[endpoint] = limit(app.view_functions[endpoint])
     register_error_handlers(app)

@@ -5,6 +5,12 @@ Differences, each measured in bench/bench_web.py and docs/benchmarks.md:
   recycling costs no model reload (the reference reloaded it on the next request, ~1 s).
 - max_requests 1000 (+ jitter) instead of 50: recycling still bounds slow leaks, but is not
   paid every few seconds under load. Override with GUNICORN_MAX_REQUESTS.
+- 2 workers instead of 1: a worker that recycles stops accepting at once but keeps its idle
+  keep-alive connections open for up to 2 s (so a request a client is already sending is not
+  lost); with a single worker nothing accepts meanwhile, and any idle browser connection stalled
+  every client for ~2 s per recycle (p95 1.5 s under load). The second worker shares the
+  preloaded pages (about 5-40 MB private each) and also uses the second core. WEB_CONCURRENCY=1
+  restores the reference's single worker.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = 30

@@ -73,7 +73,7 @@ def health_report(svc: Services) -> dict:
     else:
         # No LLM configured is the offline default, not a fault: it is reported, not penalised.
         overall = "healthy"
-    rss = svc.memory.rss_mb()
+    rss = svc.memory.last_rss_mb
     svc.metrics.set_rss(rss)
     return {
         "status": overall,
