@@ -297,3 +297,68 @@ def test_cli_ask_json_and_batch(bundled_index, tmp_path) -> None:
     assert lines[0]["citations"][0]["source"] and lines[0]["retrieved"][0]["score"] > 0
     assert "error" in lines[1]
     assert lines[2]["status"] == "out_of_scope"
+
+
+FAQ_POLICY = """# Remote Work Policy
+
+## Working hours
+
+Remote employees keep the working hours of their home office. Core hours are 10:00 to 15:00 local time.
+
+## Equipment
+
+The company provides a laptop and one monitor to every remote employee. A one-time stipend of $400 covers a
+chair and a desk.
+
+## Benefits
+
+Remote employees keep every benefit. Basic life insurance of 2x annual salary is provided at no cost.
+
+## FAQ
+
+**Q: Can I work from another country for a few months?**
+A: Only with written approval from HR and your manager, because tax and immigration rules apply.
+
+**Q: Can I claim my home internet bill?**
+A: No. Internet costs are covered by the monthly remote allowance instead.
+
+**Q: Do I need the VPN at home?**
+A: Yes. Always connect through the company VPN.
+"""
+
+
+@pytest.fixture(scope="module")
+def faq_assistant(settings, tmp_path_factory):
+    from policywise.ingest.pipeline import ingest
+
+    root = tmp_path_factory.mktemp("faq")
+    (root / "policies").mkdir()
+    (root / "policies" / "remote_work.md").write_text(FAQ_POLICY, encoding="utf-8")
+    ingest([root / "policies"], settings, index_root=root / "index")
+    return Assistant(replace(settings, vector_store_path=root / "index"))
+
+
+def test_faq_questions_lead_to_their_answers(faq_assistant) -> None:
+    """An FAQ's question matches the user's best, but the answer is the sentence after it."""
+    a = faq_assistant.ask("Am I allowed to work abroad for a couple of months?")
+    assert a.status == "answered"
+    assert "written approval from HR" in a.answer
+    first = _sentences(a.answer)[0]
+    assert not first.rstrip().endswith("?"), a.answer
+    assert "Q:" not in a.answer and "A:" not in a.answer
+
+
+def test_a_yes_or_no_answer_keeps_its_faq_question(faq_assistant) -> None:
+    a = faq_assistant.ask("Can I expense my home internet bill?")
+    assert a.status == "answered"
+    assert "monthly remote allowance" in a.answer
+    # "No." alone would be ambiguous: the FAQ question it answers comes right before it.
+    sentences = _sentences(a.answer)
+    no = next(i for i, s in enumerate(sentences) if s.startswith("No"))
+    assert no > 0 and "home internet bill" in sentences[no - 1], a.answer
+
+
+def test_an_amount_stated_as_a_multiple_of_salary_answers_how_much(faq_assistant) -> None:
+    a = faq_assistant.ask("How much life insurance do I get for free?")
+    assert a.status == "answered", a.answer
+    assert "2x annual salary" in a.answer

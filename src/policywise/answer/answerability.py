@@ -25,7 +25,10 @@ _UNITS = (
 
 _PATTERNS = {
     "amount": re.compile(
-        rf"[$€£]\s?\d|\d\s?(?:%|percent|dollars|usd|cad|eur|gbp)\b|\b{_NUM}\s+{_UNITS}\b", re.I
+        rf"[$€£]\s?\d|\d\s?(?:%|percent|dollars|usd|cad|eur|gbp)\b|\b{_NUM}\s+{_UNITS}\b|"
+        # multiples of pay, as benefits state them: "1x annual salary", "two times base pay"
+        rf"\b\d+(?:\.\d+)?\s?[x×](?!\w)|\b{_NUM}\s+times\s+(?:your\s+|the\s+|annual\s+|base\s+)*(?:salary|pay|earnings)",
+        re.I,
     ),
     "percent": re.compile(r"\d\s?(?:%|percent)|\bhalf\b|\bfull\b", re.I),
     "count": re.compile(rf"\b{_NUM}\b", re.I),

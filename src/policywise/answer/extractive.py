@@ -34,6 +34,11 @@ MAX_DROP = 0.3  # a further sentence must score within this of the best one
 OTHER_SOURCE_PENALTY = 0.2  # further sentences from another document must earn their place
 
 _LEADING_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)]|[a-z][.)])\s+")
+# FAQ labels ("Q: ...", "A: ...") are layout, not content.
+_QA_LABEL = re.compile(r"^(?:q|a|question|answer)\s*[:.)]\s+", re.IGNORECASE)
+_YES_NO = re.compile(r"^(?:yes|no)\b", re.IGNORECASE)
+FAQ_SPAN = 3  # sentences after an FAQ question that make up its answer
+FAQ_DECAY = 0.05  # each further answer sentence inherits a little less of the question's match
 _ANAPHORA = re.compile(
     r"^(?:this|that|these|those|it|they|such|however|instead|otherwise|in that case|in this case|if so|"
     r"also|then|there)\b",
@@ -54,6 +59,8 @@ class Candidate:
     coverage: float
     terms: frozenset[str]
     score: float = 0.0
+    is_question: bool = False
+    faq_question: Candidate | None = None  # the FAQ question this sentence answers
 
 
 @dataclass
@@ -105,10 +112,12 @@ class ExtractiveComposer:
                         cos=float(sims[j]),
                         coverage=self.lexical.coverage(question, text),
                         terms=terms,
+                        is_question=text.endswith("?"),
                     )
                 )
         for c in out:
             c.score = c.cos + W_COVERAGE * c.coverage + W_PASSAGE * c.hit.score - RANK_PENALTY * c.hit_rank
+        _credit_faq_answers(out)
         return out
 
     def compose(
@@ -121,7 +130,12 @@ class ExtractiveComposer:
         q_terms = set(tokenize(question))
         weights = {t: self.lexical.idf(t) for t in q_terms}
         total_w = sum(weights.values()) or 1.0
-        ranked = sorted(cands, key=lambda c: -c.score)
+        # A question in a document (an FAQ's) is not an answer; the sentences after it are.
+        # A bare "Yes." is only an answer next to the question it answers.
+        usable = [c for c in cands if not c.is_question and not _bare_yes_no(c)]
+        ranked = sorted(usable, key=lambda c: -c.score)
+        if not ranked:
+            return comp
         best = ranked[0]
         comp.best_cos, comp.best_coverage, comp.best_score = best.cos, best.coverage, best.score
         chosen: list[Candidate] = [best]
@@ -162,9 +176,13 @@ class ExtractiveComposer:
         """Bring along the previous sentence of any chosen sentence that cannot stand on its own."""
         out = list(chosen)
         for c in chosen:
-            if len(out) >= limit or c.index == 0 or not _ANAPHORA.match(c.text):
+            if c.faq_question is not None and c.index == c.faq_question.index + 1 and _YES_NO.match(c.text):
+                # "Yes." means nothing without the FAQ question it answers: always brought along.
+                prev = c.faq_question
+            elif len(out) >= limit or c.index == 0 or not _ANAPHORA.match(c.text):
                 continue
-            prev = next((p for p in cands if p.hit is c.hit and p.index == c.index - 1), None)
+            else:
+                prev = next((p for p in cands if p.hit is c.hit and p.index == c.index - 1), None)
             if prev is not None and prev not in out:
                 out.insert(out.index(c), prev)
         return out
@@ -176,12 +194,37 @@ class ExtractiveComposer:
         if " | " in text:
             # Well-formed tables arrive labelled by the chunker; a ragged row is shown cell by cell.
             text = "; ".join(c.strip() for c in text.split(" | ") if c.strip())
-        text = _LEADING_MARKER.sub("", text).strip()
-        if len(text) < 12 or text.endswith(":"):
+        text = _QA_LABEL.sub("", _LEADING_MARKER.sub("", text).strip()).strip()
+        if (len(text) < 12 and not _YES_NO.match(text)) or text.endswith(":"):
             return None  # a label or the lead-in of a list says nothing by itself
         if text[0].islower():
             text = text[0].upper() + text[1:]
         return text
+
+
+def _bare_yes_no(c: Candidate) -> bool:
+    return c.faq_question is None and len(c.text) < 12 and bool(_YES_NO.match(c.text))
+
+
+def _credit_faq_answers(cands: list[Candidate]) -> None:
+    """Let the sentences answering an FAQ question inherit the question's score.
+
+    FAQ questions are phrased the way employees ask, so they match a question better than their
+    answers do ("Can I add my domestic partner?" / "Yes, if the plan allows.").
+    """
+    by_passage: dict[str, list[Candidate]] = {}
+    for c in cands:
+        by_passage.setdefault(c.hit.chunk_id, []).append(c)
+    for group in by_passage.values():
+        group.sort(key=lambda c: c.index)
+        for i, q in enumerate(group):
+            if not q.is_question:
+                continue
+            for step, a in enumerate(group[i + 1 : i + 1 + FAQ_SPAN]):
+                if a.is_question or a.index != q.index + 1 + step:
+                    break
+                a.score = max(a.score, q.score - FAQ_DECAY * step)
+                a.faq_question = q
 
 
 def _redundant(c: Candidate, chosen: list[Candidate]) -> bool:
