@@ -362,3 +362,34 @@ def test_an_amount_stated_as_a_multiple_of_salary_answers_how_much(faq_assistant
     a = faq_assistant.ask("How much life insurance do I get for free?")
     assert a.status == "answered", a.answer
     assert "2x annual salary" in a.answer
+
+
+def test_compound_question_is_answered_part_by_part(assistant) -> None:
+    """Two questions in one, answered by two policies: both get their evidence and their citation."""
+    a = assistant.ask("How long must my password be, and how many sick days do I get each year?")
+    assert a.status == "answered"
+    assert {c.source for c in a.citations} >= {"password_policy.md", "sick_leave_policy.md"}
+    assert "14 characters" in a.answer and "10 paid sick days" in a.answer
+
+
+@pytest.mark.parametrize(
+    "question,parts",
+    [
+        (
+            "I'm a new hire. How many PTO days do I get, and when do benefits start?",
+            ["I'm a new hire. How many PTO days do I get?", "I'm a new hire. When do benefits start?"],
+        ),
+        # "and" inside a noun phrase is not a second question.
+        ("What is covered for travel and meals?", ["What is covered for travel and meals?"]),
+        # A part that points back at the one before stays with it.
+        (
+            "Can I buy a monitor, and how do I claim it back?",
+            ["Can I buy a monitor, and how do I claim it back?"],
+        ),
+        ("Is the EAP confidential? Who runs it?", ["Is the EAP confidential? Who runs it?"]),
+    ],
+)
+def test_split_question(question, parts) -> None:
+    from policywise.answer.decompose import split_question
+
+    assert split_question(question) == parts

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from policywise import guardrails
-from policywise.answer.answerability import judge
+from policywise.answer.answerability import Evidence, judge
 from policywise.answer.check import check_answer
+from policywise.answer.decompose import split_question
 from policywise.answer.errors import LLMError
-from policywise.answer.extractive import Composition, ExtractiveComposer
+from policywise.answer.extractive import Composition, ExtractiveComposer, merge_compositions
 from policywise.answer.prompts import answer_messages, rewrite_messages
 from policywise.config import Settings
 from policywise.ops.circuit_breaker import CircuitBreaker
@@ -193,12 +194,9 @@ class Assistant:
             return
 
         t = time.perf_counter()
-        composition = self.composer.compose(
-            question_text, qvec, search.hits, max_sentences=self.settings.answer_max_sentences
-        )
+        composition, evidence = self._compose(question_text, qvec, search, flags)
         timings["compose"] = _ms(t)
         ctx = _Context(question_text, search, qvec, composition, started, timings, flags)
-        evidence = judge(question_text, composition.best_score, composition.text, MIN_SENTENCE_SCORE)
         if use_llm:
             answer = yield from self._llm_answer(ctx, stream)
         elif not evidence.answerable:
@@ -210,6 +208,31 @@ class Assistant:
                     yield with_markers(text, [n]) + " "
         answer.retrieved = retrieved
         yield self._finish(self._apply_level(answer, check.question), started)
+
+    def _compose(
+        self, question: str, qvec: np.ndarray, search: SearchResult, flags: list[str]
+    ) -> tuple[Composition, Evidence]:
+        """The extractive answer and whether it answers; a compound question is answered part by part."""
+        limit = self.settings.answer_max_sentences
+        parts = split_question(question)
+        if len(parts) > 1:
+            answered = []
+            for part in parts:
+                found = self.retriever.search(part)
+                if not found.hits:
+                    continue
+                pvec = self.retriever.embedder.embed_query(part)
+                comp = self.composer.compose(
+                    part, pvec, found.hits, max_sentences=max(1, limit // len(parts))
+                )
+                if judge(part, comp.best_score, comp.text, MIN_SENTENCE_SCORE).answerable:
+                    answered.append(comp)
+            if answered:
+                if len(answered) < len(parts):
+                    flags.append("partially_answered")
+                return merge_compositions(answered), Evidence(True, "ok", None)
+        whole = self.composer.compose(question, qvec, search.hits, max_sentences=limit)
+        return whole, judge(question, whole.best_score, whole.text, MIN_SENTENCE_SCORE)
 
     def _extractive(self, ctx: _Context, degraded_reason: str | None = None) -> Answer:
         return Answer(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -200,6 +200,36 @@ class ExtractiveComposer:
         if text[0].islower():
             text = text[0].upper() + text[1:]
         return text
+
+
+def merge_compositions(parts: list[Composition]) -> Composition:
+    """One answer from the answers to the parts of a compound question: each part's sentences in
+    turn, repeats dropped, citations renumbered (a passage cited by two parts keeps one number)."""
+    out = Composition()
+    numbers: dict[str, int] = {}
+    lines: dict[str, list[str]] = {}
+    first: dict[str, Citation] = {}
+    seen: set[str] = set()
+    for comp in parts:
+        by_number = {c.number: c for c in comp.citations}
+        for text, n in comp.sentences:
+            if text in seen:
+                continue
+            seen.add(text)
+            cit = by_number[n]
+            number = numbers.setdefault(cit.chunk_id, len(numbers) + 1)
+            first.setdefault(cit.chunk_id, cit)
+            known = lines.setdefault(cit.chunk_id, [])
+            known.extend(line for line in cit.snippet.split("\n") if line not in known)
+            out.sentences.append((text, number))
+        out.candidates.extend(comp.candidates)
+        out.best_cos = max(out.best_cos, comp.best_cos)
+        out.best_coverage = max(out.best_coverage, comp.best_coverage)
+        out.best_score = max(out.best_score, comp.best_score)
+    out.citations = [
+        replace(first[cid], number=n, snippet="\n".join(lines[cid])) for cid, n in numbers.items()
+    ]
+    return out
 
 
 def _bare_yes_no(c: Candidate) -> bool:

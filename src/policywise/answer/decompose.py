@@ -1,0 +1,64 @@
+"""Split a compound question ("How many weeks of severance do I get, and how long can I stay on
+COBRA?") into the questions it asks, so that each part gets its own evidence.
+
+One search for the whole question finds passages about its dominant topic; the second part is
+often answered by another document that never makes the top of the list. Splitting is purely
+syntactic and conservative: only at a question mark, or at "and" followed by a question word or
+auxiliary verb, and only when every part keeps enough content to search for.
+"""
+
+from __future__ import annotations
+
+import re
+
+_QUESTION_START = (
+    r"how|what|when|where|who|whom|which|why|whether|is|are|was|were|do|does|did|can|could|will|"
+    r"would|should|shall|may|might|must|am|has|have|had"
+)
+# ", and how long ..." / " and do I need ..." / "; what about ..."
+_JOIN = re.compile(rf"\s*(?:,\s*(?:and|or|but)\s+|\s+(?:and|or)\s+|;\s*)(?=(?:{_QUESTION_START})\b)", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_WORD = re.compile(r"[A-Za-z0-9$%][\w$%'-]*")
+# A part that points back ("Who sees that report?", "When does it show up?") needs the part before it.
+_BACK_REFERENCE = re.compile(r"\b(?:that|this|these|those|it|its|they|them|their|he|she|him|her|one)\b", re.I)
+MIN_PART_WORDS = 3
+MAX_PARTS = 3
+
+
+def split_question(question: str) -> list[str]:
+    """The standalone questions inside ``question``; ``[question]`` when it asks one thing.
+
+    Statements before the first question ("I'm a remote new hire.") are context every part needs,
+    so they are kept in front of each part.
+    """
+    sentences = [s.strip() for s in _SENTENCE.split(question.strip()) if s.strip()]
+    context: list[str] = []
+    asks: list[str] = []
+    for s in sentences:
+        if s.endswith("?") or asks:
+            asks.append(s)
+        else:
+            context.append(s)
+    if not asks:
+        return [question]
+    parts: list[str] = []
+    for s in asks:
+        for piece in (p.strip(" ,;") for p in _JOIN.split(s)):
+            if not piece:
+                continue
+            if parts and _BACK_REFERENCE.search(piece):
+                # "When does it show up in my pay?" is still about the part before it: keep them together.
+                parts[-1] = f"{_as_question(parts[-1])} {_as_question(piece)}"
+            else:
+                parts.append(piece)
+    if len(parts) < 2 or len(parts) > MAX_PARTS:
+        return [question]
+    if any(len(_WORD.findall(p)) < MIN_PART_WORDS for p in parts):
+        return [question]
+    prefix = " ".join(context)
+    return [f"{prefix} {_as_question(p)}".strip() for p in parts]
+
+
+def _as_question(part: str) -> str:
+    part = part[0].upper() + part[1:]
+    return part if part.endswith("?") else part + "?"
