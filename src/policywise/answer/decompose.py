@@ -20,7 +20,10 @@ _JOIN = re.compile(rf"\s*(?:,\s*(?:and|or|but)\s+|\s+(?:and|or)\s+|;\s*)(?=(?:{_
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _WORD = re.compile(r"[A-Za-z0-9$%][\w$%'-]*")
 # A part that points back ("Who sees that report?", "When does it show up?") needs the part before it.
-_BACK_REFERENCE = re.compile(r"\b(?:that|this|these|those|it|its|they|them|their|he|she|him|her|one)\b", re.I)
+_BACK_REFERENCE = re.compile(r"\b(?:that|this|these|those|it|its|they|them|their)\b", re.I)
+# People are usually introduced in the context sentences ("We're adopting a little girl."), so "her"
+# and "him" point back to the part before only when there is no context.
+_PERSON_REFERENCE = re.compile(r"\b(?:he|she|him|her|his|hers)\b", re.I)
 MIN_PART_WORDS = 3
 MAX_PARTS = 3
 
@@ -46,7 +49,7 @@ def split_question(question: str) -> list[str]:
         for piece in (p.strip(" ,;") for p in _JOIN.split(s)):
             if not piece:
                 continue
-            if parts and _BACK_REFERENCE.search(piece):
+            if parts and (_BACK_REFERENCE.search(piece) or (not context and _PERSON_REFERENCE.search(piece))):
                 # "When does it show up in my pay?" is still about the part before it: keep them together.
                 parts[-1] = f"{_as_question(parts[-1])} {_as_question(piece)}"
             else:
