@@ -389,7 +389,8 @@ def test_compound_question_is_answered_part_by_part(assistant) -> None:
         ("Is the EAP confidential? Who runs it?", ["Is the EAP confidential? Who runs it?"]),
         # "her" is the daughter of the context sentence, not something of the first part.
         (
-            "We're adopting a girl. How long do I have to add her to my insurance, and how much leave can I take?",
+            "We're adopting a girl. How long do I have to add her to my insurance, "
+            "and how much leave can I take?",
             [
                 "We're adopting a girl. How long do I have to add her to my insurance?",
                 "We're adopting a girl. How much leave can I take?",
