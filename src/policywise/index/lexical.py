@@ -203,6 +203,7 @@ class LexicalIndex:
         self.ids = ids
         self._retriever = retriever
         self._df = doc_freq
+        self._weights_cache: dict[str, tuple[tuple[str, float], ...]] = {}
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
@@ -258,15 +259,23 @@ class LexicalIndex:
         Terms absent from the whole index count against coverage too, at the weight of the rarest
         term: a question about something no document mentions is not covered.
         """
-        q = list(dict.fromkeys(tokenize(query)))
-        if not q:
+        weights = self._query_weights(query)
+        if not weights:
             return 0.0
         present = term_set(text)
-        max_idf = self.idf("\x00never-seen")
-        total = got = 0.0
-        for tok in q:
-            w = self.idf(tok) if tok in self._df else max_idf
-            total += w
-            if tok in present:
-                got += w
+        total = sum(w for _, w in weights)
+        got = sum(w for tok, w in weights if tok in present)
         return got / total if total else 0.0
+
+    def _query_weights(self, query: str) -> tuple[tuple[str, float], ...]:
+        # One question is scored against ~30 passages and ~150 sentences: weigh its terms once.
+        cached = self._weights_cache.get(query)
+        if cached is None:
+            max_idf = self.idf("\x00never-seen")
+            cached = tuple(
+                (tok, self.idf(tok) if tok in self._df else max_idf) for tok in dict.fromkeys(tokenize(query))
+            )
+            if len(self._weights_cache) >= 256:
+                self._weights_cache.clear()
+            self._weights_cache[query] = cached
+        return cached
