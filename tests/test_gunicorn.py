@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,49 +38,61 @@ def _request(
         conn.close()
 
 
+class Gunicorn:
+    """gunicorn with the project's gunicorn.conf.py on a free loopback port, log in ``tmp``."""
+
+    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.log_path = tmp / "gunicorn.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        full = {
+            **os.environ,
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "ANALYTICS_DB": str(tmp / "analytics.sqlite3"),
+            "MEMORY_LIMIT_MB": "4096",
+            "RATELIMIT": "10000 per minute",
+            **env,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
+            cwd=ROOT,
+            env=full,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if _request(self.port, "GET", "/health", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        pytest.fail(self.log_path.read_text()[-3000:])
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
 # Small indexes are searched in numpy preloaded by the master; a Chroma-backed index is opened in
 # each worker after the fork. Both paths must survive recycling.
 @pytest.fixture(scope="module", params=["exact", "chroma"])
 def server(request, bundled_index, tmp_path_factory):
-    port = _free_port()
-    tmp = tmp_path_factory.mktemp("gunicorn")
     env = {
-        **os.environ,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
         "VECTOR_STORE_PATH": str(bundled_index),
-        "ANALYTICS_DB": str(tmp / "analytics.sqlite3"),
         "GUNICORN_MAX_REQUESTS": "40",
         "GUNICORN_MAX_REQUESTS_JITTER": "0",
-        "MEMORY_LIMIT_MB": "4096",
-        "RATELIMIT": "10000 per minute",
         "EXACT_SEARCH_MAX_CHUNKS": "5000" if request.param == "exact" else "0",
     }
-    log = open(tmp / "gunicorn.log", "w")  # noqa: SIM115 - closed in the teardown
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if _request(port, "GET", "/health", timeout=2)[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail((tmp / "gunicorn.log").read_text()[-3000:])
-    yield port, tmp / "gunicorn.log", request.param
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    g = Gunicorn(tmp_path_factory.mktemp("gunicorn"), env)
+    yield g.port, g.log_path, request.param
+    g.stop()
 
 
 def test_health_chat_and_search_over_http(server) -> None:
@@ -132,3 +145,44 @@ def test_worker_recycling_loses_no_request(server) -> None:
     assert len(pids - {None}) >= 2, "the worker was not recycled"
     text = log.read_text()
     assert "SIGABRT" not in text and "Traceback" not in text
+
+
+def test_every_worker_serves_a_reindex(bundled_index, tmp_path) -> None:
+    """A reindex through one worker reaches the other worker and workers forked later (the master
+    preloaded the previous generation)."""
+    index = tmp_path / "index"
+    shutil.copytree(bundled_index, index)
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "data" / "policies", policies)
+    env = {
+        "VECTOR_STORE_PATH": str(index),
+        "POLICY_DIR": str(policies),
+        "ADMIN_TOKEN": "t0ken-for-tests",
+        "GUNICORN_MAX_REQUESTS": "15",
+        "GUNICORN_MAX_REQUESTS_JITTER": "0",
+        "INDEX_CHECK_INTERVAL_S": "0",
+    }
+    g = Gunicorn(tmp_path, env)
+    try:
+        (policies / "parking.md").write_text(
+            "# Parking Policy\n\nVisitors park on level P2 of the Wynkoop garage.\n", encoding="utf-8"
+        )
+        conn = http.client.HTTPConnection("127.0.0.1", g.port, timeout=60)
+        conn.request("POST", "/admin/reindex", headers={"Authorization": "Bearer t0ken-for-tests"})
+        resp = conn.getresponse()
+        report = json.loads(resp.read())
+        conn.close()
+        assert resp.status == 200 and report["added"] == ["parking.md"]
+        # 60 searches on fresh connections: both workers, and several recycled ones, answer them.
+        sources, pids = [], set()
+        for i in range(60):
+            status, body = _request(g.port, "POST", "/search", {"query": f"where do visitors park {i}"})
+            assert status == 200
+            sources.append(body["hits"][0]["source"] if body["hits"] else None)
+            if i % 10 == 0:
+                pids.add(_request(g.port, "GET", "/health/memory")[1]["worker_pid"])
+        assert sources.count("parking.md") == len(sources), sources
+        assert len(pids) >= 2
+        assert "Traceback" not in g.log_path.read_text()
+    finally:
+        g.stop()

@@ -253,6 +253,10 @@ def test_admin_endpoints(web_settings, tmp_path) -> None:
         analytics_db=tmp_path / "admin.sqlite3",
     )
     client = create_app(s).test_client()
+    # Another worker serving the same index: it must pick up a reindex done by the first one.
+    other = create_app(replace(s, index_check_interval_s=0)).test_client()
+    before = other.post("/search", json={"query": "where do visitors park"}).get_json()["hits"]
+    assert all(h["source"] != "parking.md" for h in before)
     _error(client.get("/admin/stats", headers={"Authorization": "Bearer wrong"}), 401)
     client.post("/chat", json={"message": "I'm ann@example.com, how many sick days do I get?"})
     client.post("/chat", json={"message": "Does the company offer pet insurance?"})
@@ -267,6 +271,12 @@ def test_admin_endpoints(web_settings, tmp_path) -> None:
     assert report["added"] == ["parking.md"]
     hits = client.post("/search", json={"query": "where do visitors park"}).get_json()["hits"]
     assert hits and hits[0]["source"] == "parking.md"
+    hits = other.post("/search", json={"query": "where do visitors park"}).get_json()["hits"]
+    assert hits and hits[0]["source"] == "parking.md"
+    generations = {
+        c.get("/health").get_json()["components"]["vector_store"]["generation"] for c in (client, other)
+    }
+    assert len(generations) == 1
 
 
 def test_logs_are_json_with_request_id_and_no_personal_data(client, caplog) -> None:

@@ -27,6 +27,7 @@ from policywise.answer.errors import LLMError
 from policywise.answer.extractive import Composition, ExtractiveComposer, merge_compositions
 from policywise.answer.prompts import answer_messages, rewrite_messages
 from policywise.config import Settings
+from policywise.index.store import current_generation
 from policywise.ops.circuit_breaker import CircuitBreaker
 from policywise.retrieve import Retriever, SearchResult, open_retriever
 from policywise.types import Answer, Citation, with_markers
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from policywise.answer.llm import LLMClient
 
 logger = logging.getLogger(__name__)
+
+OLD_INDEX_GRACE_S = 60.0
 
 # Below this the best sentence is not an answer (docs/evaluation.md: chosen so that at most ~3% of
 # answerable questions are turned away on either eval set).
@@ -69,6 +72,8 @@ class Assistant:
         self._retriever = retriever
         self._composer: ExtractiveComposer | None = None
         self._lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self._checked_at = 0.0  # when CURRENT was last compared with the generation served
         if llm is None and settings.llm_configured:
             # Imported only when configured: the SDK is ~30 MB an offline deployment does without.
             from policywise.answer.llm import LLMClient, LLMConfig
@@ -82,7 +87,48 @@ class Assistant:
         with self._lock:
             if self._retriever is None:
                 self._retriever = open_retriever(self.settings)
-            return self._retriever
+            current = self._retriever
+        if self._index_moved(current):
+            self._follow_index()
+            with self._lock:
+                current = self._retriever
+        return current
+
+    def sync_index(self) -> None:
+        """Load the generation CURRENT names now if it is not the one opened (a gunicorn worker
+        calls this after the fork, before serving: its master may have preloaded an older one)."""
+        current = self._retriever
+        if current is None:
+            return
+        generation = current_generation(current.index.generation.parent)
+        if generation is not None and generation != current.index.generation:
+            with self._reload_lock:
+                self.reload_index()
+
+    def _index_moved(self, current: Retriever) -> bool:
+        """Whether CURRENT now names another generation (checked at most every few seconds).
+
+        Another worker or process may have reindexed; a gunicorn worker forked from a master that
+        preloaded an older generation must not serve it.
+        """
+        interval = self.settings.index_check_interval_s
+        now = time.monotonic()
+        if interval < 0 or now - self._checked_at < interval:
+            return False
+        self._checked_at = now
+        generation = current_generation(current.index.generation.parent)
+        return generation is not None and generation != current.index.generation
+
+    def _follow_index(self) -> None:
+        if not self._reload_lock.acquire(blocking=False):
+            return  # another thread is loading it; keep serving the previous one meanwhile
+        try:
+            self.reload_index()
+            logger.info("now serving %s", self._retriever.index.generation if self._retriever else "")
+        except Exception as exc:  # the previous generation keeps serving
+            logger.warning("could not load the new index generation: %s", exc)
+        finally:
+            self._reload_lock.release()
 
     @property
     def composer(self) -> ExtractiveComposer:
@@ -97,6 +143,7 @@ class Assistant:
         gunicorn master preloads the rest and each worker opens Chroma after forking. Exact search
         runs no threads, so a master preloads it whole.
         """
+        self._checked_at = 0.0  # a freshly forked worker checks for a newer generation at once
         retriever = self.retriever
         retriever.embedder.load()
         index = retriever.index
@@ -123,15 +170,19 @@ class Assistant:
 
     def reload_index(self) -> None:
         """Serve the index generation that CURRENT points to now (after a reindex)."""
-        new = open_retriever(self.settings)
         old = self._retriever
+        new = open_retriever(self.settings, old.index.generation.parent if old is not None else None)
         if old is not None:
             new.embedder = old.embedder  # same model: keep the loaded session
         new.index.load()
         with self._lock:
             self._retriever, self._composer = new, None
         if old is not None:
-            old.index.close()
+            # Requests already running still hold the old index: close it once they are done
+            # (gunicorn's timeout bounds them).
+            timer = threading.Timer(OLD_INDEX_GRACE_S, old.index.close)
+            timer.daemon = True
+            timer.start()
 
     def ask(self, question: object, history: History | None = None, provider: str | None = None) -> Answer:
         final = None

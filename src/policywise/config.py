@@ -36,6 +36,9 @@ class Settings:
     # Local collections up to this many chunks are searched exactly in numpy rather than through
     # Chroma's HNSW (faster, exact, and chromadb is never imported); 0 always queries Chroma.
     exact_search_max_chunks: int = 5000
+    # How often a server checks whether CURRENT names a newer generation (another worker or
+    # process reindexed); negative never checks.
+    index_check_interval_s: float = 2.0
 
     # Embeddings
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
@@ -123,6 +126,7 @@ _ENV_NAMES: dict[str, str] = {
     "chroma_host": "CHROMA_HOST",
     "chroma_port": "CHROMA_PORT",
     "exact_search_max_chunks": "EXACT_SEARCH_MAX_CHUNKS",
+    "index_check_interval_s": "INDEX_CHECK_INTERVAL_S",
     "embedding_model": "EMBEDDING_MODEL",
     "model_cache_dir": "MODEL_CACHE_DIR",
     "ort_threads": "ORT_THREADS",

@@ -38,8 +38,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def post_fork(server: object, worker: object) -> None:
     from policywise.web.wsgi import app, settings
 
+    services = app.extensions["policywise"]
+    try:
+        # A reindex since the master preloaded: serve the new generation from the first request.
+        services.assistant.sync_index()
+    except Exception as exc:  # keep serving what the master loaded; /health names the generation
+        server.log.warning("could not load the current index generation: %s", exc)  # type: ignore[attr-defined]
     if settings.warm_up:
-        app.extensions["policywise"].warm_up_async()
+        services.warm_up_async()
 
 
 def worker_exit(server: object, worker: object) -> None:

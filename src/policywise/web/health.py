@@ -32,7 +32,12 @@ def health_report(svc: Services) -> dict:
         vector = _component("down", svc.warm_error)
     elif loaded["vectors_loaded"]:
         index = svc.assistant.retriever.index
-        vector = _component("operational", chunks=index.manifest.chunk_count, search=index.dense_backend)
+        vector = _component(
+            "operational",
+            chunks=index.manifest.chunk_count,
+            search=index.dense_backend,
+            generation=index.generation.name,
+        )
     elif settings.chroma_host or current_generation(settings.vector_store_path) is not None:
         vector = _component("not_loaded", "the index loads on first use or during warm-up")
     else:
