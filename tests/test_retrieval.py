@@ -189,3 +189,14 @@ def test_offline_process_loads_only_what_it_uses(bundled_index, limit, backend) 
     assert result["chromadb"] is (backend == "chroma")
     assert result["openai"] is False
     assert any("pto" in s.lower() or "vacation" in s.lower() for s in result["sources"])
+
+
+def test_misspelled_words_are_corrected_against_the_policies(retriever) -> None:
+    fixed, fixes = retriever.correct_spelling("how many vacaton days do I get, and is harrassment covered?")
+    assert fixes == [("vacaton", "vacation"), ("harrassment", "harassment")]
+    assert "vacation days" in fixed
+    # The misspelled question finds what the well-spelled one finds.
+    assert retriever.search("how many vacaton days do I get").hits[0].source == "pto_policy.md"
+    # Real words the policies never use, and short words, are left alone.
+    for text in ("Is there a sabbatical?", "Can I bring my dog?", "wfh rules"):
+        assert retriever.correct_spelling(text) == (text, [])

@@ -217,6 +217,9 @@ class Assistant:
             raise ValueError(f"provider must be one of {PROVIDERS}")
         use_llm = provider == "llm" and self.llm is not None
         question_text = self._standalone(check.question, history or [], use_llm)
+        question_text, fixes = self.retriever.correct_spelling(question_text)
+        if fixes:
+            flags.append("spelling_corrected")
 
         t = time.perf_counter()
         search = self.retriever.search(question_text)

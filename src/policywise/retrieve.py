@@ -17,6 +17,7 @@ from pathlib import Path
 
 from policywise.config import Settings
 from policywise.index.embedder import Embedder
+from policywise.index.spelling import SpellingCorrector, word_counts
 from policywise.index.store import PolicyIndex
 from policywise.ingest.chunker import chunker_settings
 from policywise.types import Hit, header_text
@@ -59,12 +60,24 @@ class Retriever:
             else DEFAULT_MIN_DENSE.get(embedder.name, 0.45)
         )
         self._lock = threading.Lock()
+        self._speller: SpellingCorrector | None = None
+
+    def correct_spelling(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """``text`` with words misspelled against the indexed policies corrected (see index/spelling.py)."""
+        if self._speller is None:
+            with self._lock:
+                if self._speller is None:
+                    self._speller = SpellingCorrector(
+                        word_counts(self.index.chunks.texts()), self.embedder.in_vocabulary
+                    )
+        return self._speller.correct(text)
 
     def search(
         self, query: str, k: int | None = None, mode: str = "hybrid", gate: bool = True
     ) -> SearchResult:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
+        query, _ = self.correct_spelling(query)
         k = k or self.settings.top_k
         n = max(self.settings.candidates, k)
         t0 = time.perf_counter()

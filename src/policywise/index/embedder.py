@@ -123,6 +123,13 @@ class Embedder:
             )
             return None
 
+    def in_vocabulary(self, word: str) -> bool:
+        """Whether the model's WordPiece vocabulary has ``word`` as one whole token."""
+        if self._tokenizer is None:
+            self.load()
+        assert self._tokenizer is not None
+        return self._tokenizer.token_to_id(word) is not None
+
     def embed_query(self, text: str) -> np.ndarray:
         """One L2-normalised vector; recent queries are cached (a chat retries and rephrases)."""
         cached = self._cache.get(text)

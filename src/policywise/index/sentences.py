@@ -107,6 +107,9 @@ class ChunkStore:
         sims = np.asarray(self._vectors[rows], dtype=np.float32) @ embedding.astype(np.float32)
         return {self.ids[r]: float(s) for r, s in zip(rows, sims, strict=True)}
 
+    def texts(self) -> list[str]:
+        return list(self._texts)
+
     def nearest(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Exact cosine search over every chunk: ids and similarities, best first."""
         if self._exact is None:
