@@ -402,3 +402,45 @@ def test_split_question(question, parts) -> None:
     from policywise.answer.decompose import split_question
 
     assert split_question(question) == parts
+
+
+SCOPED_POLICY = """# Meal Break Policy
+
+## Meal breaks
+
+Every employee takes an unpaid meal break of 30 minutes after 6 hours of work.
+
+## Employees in California
+
+California employees take an unpaid meal break of 30 minutes before the end of their fifth hour of work.
+A second meal break of 30 minutes is due after 10 hours of work in California.
+"""
+
+
+@pytest.fixture(scope="module")
+def scoped_assistant(settings, tmp_path_factory):
+    from policywise.ingest.pipeline import ingest
+
+    root = tmp_path_factory.mktemp("scoped")
+    (root / "policies").mkdir()
+    (root / "policies" / "meal_breaks.md").write_text(SCOPED_POLICY, encoding="utf-8")
+    ingest([root / "policies"], settings, index_root=root / "index")
+    return Assistant(replace(settings, vector_store_path=root / "index"))
+
+
+def test_a_section_for_one_place_does_not_answer_for_everyone(scoped_assistant) -> None:
+    general = scoped_assistant.ask("When do I get my meal break?")
+    assert _sentences(general.answer)[0].startswith("Every employee"), general.answer
+    local = scoped_assistant.ask("When do I get my meal break in California?")
+    assert "California" in _sentences(local.answer)[0], local.answer
+
+
+def test_places_in_headings() -> None:
+    from policywise.answer.scope import out_of_scope_places
+
+    assert out_of_scope_places("How many vacation days?", "PTO > Employees in Canada (Toronto Office)") == {
+        "canada"
+    }
+    assert out_of_scope_places("Vacation days in Canada?", "PTO > Employees in Canada") == set()
+    assert out_of_scope_places("Can us contractors join?", "US Employees") == {"US"}
+    assert out_of_scope_places("How many vacation days?", "PTO > 3. How Much PTO You Earn") == set()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from policywise.answer.scope import out_of_scope_places
 from policywise.index.lexical import LexicalIndex, term_set, tokenize
 from policywise.index.store import PolicyIndex
 from policywise.types import Citation, Hit, with_markers
@@ -32,6 +33,7 @@ W_NEW_TERMS = 0.25  # bonus for covering question terms the answer does not cove
 MAX_PASSAGES = 5
 MAX_DROP = 0.3  # a further sentence must score within this of the best one
 OTHER_SOURCE_PENALTY = 0.2  # further sentences from another document must earn their place
+SCOPE_PENALTY = 0.1  # a section written for a place the question does not name (answer/scope.py)
 
 _LEADING_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)]|[a-z][.)])\s+")
 # FAQ labels ("Q: ...", "A: ...") are layout, not content.
@@ -115,8 +117,11 @@ class ExtractiveComposer:
                         is_question=text.endswith("?"),
                     )
                 )
+        scoped = {h.chunk_id: bool(out_of_scope_places(question, h.section)) for h in hits[:MAX_PASSAGES]}
         for c in out:
             c.score = c.cos + W_COVERAGE * c.coverage + W_PASSAGE * c.hit.score - RANK_PENALTY * c.hit_rank
+            if scoped.get(c.hit.chunk_id):
+                c.score -= SCOPE_PENALTY
         _credit_faq_answers(out)
         return out
 
