@@ -247,6 +247,17 @@ def test_mobile_example_question(browser: object, base_url: str) -> None:
     page.context.close()
 
 
+def test_misspelled_question_says_what_was_searched(browser: object, base_url: str) -> None:
+    w = open_page(browser, base_url, DESKTOP)
+    page = w.page
+    ask(page, "how many vacaton days do I get?")
+    answer = page.locator(".answer").last
+    expect(answer).to_have_attribute("data-state", "answered")
+    expect(answer.locator(".answer-hint")).to_contain_text("Searched for: how many vacation days do I get?")
+    w.assert_clean()
+    page.context.close()
+
+
 def sse(*events: tuple[str, dict]) -> str:
     return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
 

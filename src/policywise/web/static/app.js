@@ -190,6 +190,15 @@
         el("p", "answer-hint", "Try asking about time off, benefits, expenses, travel, equipment or security.")
       );
     }
+    var flags = Array.isArray(data.flags) ? data.flags : [];
+    if (flags.indexOf("spelling_corrected") >= 0 && data.question) {
+      this.body.appendChild(el("p", "answer-hint", "Searched for: " + String(data.question)));
+    }
+    if (state === "answered" && flags.indexOf("partially_answered") >= 0) {
+      this.body.appendChild(
+        el("p", "answer-hint", "Part of your question is not covered by the policies; People Operations can help with it.")
+      );
+    }
     if (data.degraded) {
       var note = el("p", "degraded-note");
       note.appendChild(icon("info", 16));
