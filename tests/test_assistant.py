@@ -148,6 +148,24 @@ def test_llm_answer_with_valid_citations(offline_settings, retriever, llm_server
     )
 
 
+def test_llm_gets_the_passages_of_every_part_of_a_compound_question(
+    offline_settings,
+    retriever,
+    llm_server,  # noqa: F811
+) -> None:
+    from policywise.answer.decompose import split_question
+
+    question = "Who do I contact about a lost laptop, and how many weeks of parental leave do I get?"
+    llm_server.script([Reply("Report it to the IT Service Desk [1].")])
+    _llm_assistant(offline_settings, retriever, llm_server).ask(question)
+    prompt = " ".join(llm_server.requests[0]["messages"][1]["content"].split())
+    parts = split_question(question)
+    assert len(parts) == 2
+    for part in parts:
+        best = retriever.search(part).hits[0]
+        assert " ".join(best.text.split())[:80] in prompt, part
+
+
 def test_llm_never_sees_personal_data(offline_settings, retriever, llm_server) -> None:  # noqa: F811
     llm_server.script([Reply("Full-time employees get 10 paid sick days per year [1].")])
     assistant = _llm_assistant(offline_settings, retriever, llm_server)

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +30,7 @@ from policywise.config import Settings
 from policywise.index.store import current_generation
 from policywise.ops.circuit_breaker import CircuitBreaker
 from policywise.retrieve import Retriever, SearchResult, open_retriever
-from policywise.types import Answer, Citation, with_markers
+from policywise.types import Answer, Citation, Hit, with_markers
 
 if TYPE_CHECKING:
     from policywise.answer.llm import LLMClient
@@ -248,8 +248,10 @@ class Assistant:
             return
 
         t = time.perf_counter()
-        composition, evidence = self._compose(question_text, qvec, search, flags)
+        composition, evidence, sources = self._compose(question_text, qvec, search, flags)
         timings["compose"] = _ms(t)
+        if sources is not search.hits:
+            search = replace(search, hits=sources)
         ctx = _Context(question_text, search, qvec, composition, started, timings, flags)
         if use_llm:
             answer = yield from self._llm_answer(ctx, stream)
@@ -265,16 +267,22 @@ class Assistant:
 
     def _compose(
         self, question: str, qvec: np.ndarray, search: SearchResult, flags: list[str]
-    ) -> tuple[Composition, Evidence]:
-        """The extractive answer and whether it answers; a compound question is answered part by part."""
+    ) -> tuple[Composition, Evidence, list[Hit]]:
+        """The extractive answer, whether it answers, and the passages to give an LLM.
+
+        A compound question is answered part by part, and an LLM sees the best passages of every
+        part rather than those of the dominant one.
+        """
         limit = self.settings.answer_max_sentences
         parts = split_question(question)
         if len(parts) > 1:
             answered = []
+            per_part: list[list[Hit]] = []
             for part in parts:
                 found = self.retriever.search(part)
                 if not found.hits:
                     continue
+                per_part.append(found.hits)
                 pvec = self.retriever.embedder.embed_query(part)
                 comp = self.composer.compose(
                     part, pvec, found.hits, max_sentences=max(1, limit // len(parts))
@@ -284,9 +292,10 @@ class Assistant:
             if answered:
                 if len(answered) < len(parts):
                     flags.append("partially_answered")
-                return merge_compositions(answered), Evidence(True, "ok", None)
+                hits = _interleave(per_part, self.settings.top_k + len(per_part))
+                return merge_compositions(answered), Evidence(True, "ok", None), hits
         whole = self.composer.compose(question, qvec, search.hits, max_sentences=limit)
-        return whole, judge(question, whole.best_score, whole.text, MIN_SENTENCE_SCORE)
+        return whole, judge(question, whole.best_score, whole.text, MIN_SENTENCE_SCORE), search.hits
 
     def _extractive(self, ctx: _Context, degraded_reason: str | None = None) -> Answer:
         return Answer(
@@ -408,6 +417,18 @@ class Assistant:
 def _looks_like_follow_up(question: str) -> bool:
     words = re.findall(r"[a-z0-9']+", question.lower())
     return len(words) <= 5 or bool(_FOLLOW_UP.search(question))
+
+
+def _interleave(rankings: list[list[Hit]], limit: int) -> list[Hit]:
+    """Round-robin over several rankings, each passage once, best first within each."""
+    out: list[Hit] = []
+    seen: set[str] = set()
+    for rank in range(max((len(r) for r in rankings), default=0)):
+        for ranking in rankings:
+            if rank < len(ranking) and ranking[rank].chunk_id not in seen:
+                seen.add(ranking[rank].chunk_id)
+                out.append(ranking[rank])
+    return out[:limit]
 
 
 def _ms(start: float) -> float:
