@@ -58,8 +58,6 @@ class Settings:
     candidates: int = 30
     fusion: str = "convex"  # convex: cosine + weight * normalised BM25; rrf: reciprocal-rank fusion
     lexical_weight: float = 0.15
-    # Share of a passage's dense score taken from its best sentence (docs/evaluation.md).
-    sentence_weight: float = 0.3
     rrf_k: int = 20
     dense_weight: float = 1.0
     # Below these the question is treated as not covered by any policy.
@@ -142,7 +140,6 @@ _ENV_NAMES: dict[str, str] = {
     "rrf_k": "RRF_K",
     "dense_weight": "DENSE_WEIGHT",
     "lexical_weight": "LEXICAL_WEIGHT",
-    "sentence_weight": "SENTENCE_WEIGHT",
     "min_dense_score": "MIN_DENSE_SCORE",
     "min_lexical_coverage": "MIN_LEXICAL_COVERAGE",
     "guardrails_level": "GUARDRAILS_LEVEL",
@@ -249,8 +246,6 @@ def _validate(s: Settings) -> None:
         raise ConfigError("LLM_TIMEOUT_S and LLM_DEADLINE_S must be positive")
     if s.fusion not in ("convex", "rrf"):
         raise ConfigError(f"FUSION={s.fusion!r} must be 'convex' or 'rrf'")
-    if not 0.0 <= s.sentence_weight <= 1.0:
-        raise ConfigError("SENTENCE_WEIGHT must be between 0 and 1")
     if s.exact_search_max_chunks < 0:
         raise ConfigError("EXACT_SEARCH_MAX_CHUNKS must be >= 0")
     if s.top_k < 1 or s.candidates < s.top_k:

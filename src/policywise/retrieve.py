@@ -15,8 +15,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from policywise.config import Settings
 from policywise.index.embedder import Embedder
 from policywise.index.spelling import SpellingCorrector, word_counts
@@ -107,8 +105,7 @@ class Retriever:
                 dense[cid] = (len(dense), sim)
         payload = {cid: chunks.payload(cid) for cid in {*dense, *lexical} if cid in chunks}
 
-        ranked_dense = self._with_best_sentence(dense, vec) if vec is not None else dense
-        fused = self._fuse(ranked_dense, lexical)
+        fused = self._fuse(dense, lexical)
         # Only the head of the ranking can be returned; 4x k leaves room for collapsed near-duplicates.
         head = [(cid, score) for cid, score in fused if cid in payload][: max(k, 5) * 4]
         hits = [self._hit(cid, score, dense, lexical, payload) for cid, score in head]
@@ -124,27 +121,6 @@ class Retriever:
         hits = _dedupe(hits, k)
         timings["total"] = _ms(t0)
         return SearchResult(query, hits, covered, round(best_dense, 4), round(best_cov, 4), timings)
-
-    def _with_best_sentence(
-        self, dense: dict[str, tuple[int, float]], vec: np.ndarray
-    ) -> dict[str, tuple[int, float]]:
-        """Rank a passage by its own cosine blended with that of its best sentence.
-
-        A passage whose one sentence answers the question is often diluted by its other sentences;
-        the sentence vectors are already stored for answering, so this costs ~150 dot products.
-        Only the ranking uses it: the relevance gate keeps reading passage cosines.
-        """
-        w = self.settings.sentence_weight
-        store = self.index.sentences
-        if w <= 0:
-            return dense
-        q32 = vec.astype(np.float32)
-        out = dict(dense)
-        for cid, (rank, sim) in dense.items():
-            if cid in store and store.sentences(cid):
-                best = float((store.vectors(cid) @ q32).max())
-                out[cid] = (rank, (1 - w) * sim + w * best)
-        return out
 
     def _covered(self, mode: str, best_dense: float, best_cov: float) -> bool:
         if mode == "lexical":
