@@ -72,7 +72,7 @@ class Assistant:
         self._retriever = retriever
         self._composer: ExtractiveComposer | None = None
         self._lock = threading.Lock()
-        self._reload_lock = threading.Lock()
+        self._reload_lock = threading.RLock()  # one reload at a time, whoever asks for it
         self._checked_at = 0.0  # when CURRENT was last compared with the generation served
         if llm is None and settings.llm_configured:
             # Imported only when configured: the SDK is ~30 MB an offline deployment does without.
@@ -102,8 +102,7 @@ class Assistant:
             return
         generation = current_generation(current.index.generation.parent)
         if generation is not None and generation != current.index.generation:
-            with self._reload_lock:
-                self.reload_index()
+            self.reload_index()
 
     def _index_moved(self, current: Retriever) -> bool:
         """Whether CURRENT now names another generation (checked at most every few seconds).
@@ -170,6 +169,10 @@ class Assistant:
 
     def reload_index(self) -> None:
         """Serve the index generation that CURRENT points to now (after a reindex)."""
+        with self._reload_lock:
+            self._reload_index()
+
+    def _reload_index(self) -> None:
         old = self._retriever
         new = open_retriever(self.settings, old.index.generation.parent if old is not None else None)
         if old is not None:
