@@ -114,9 +114,10 @@ def test_follow_up_uses_the_conversation(assistant) -> None:
 
 
 def test_strict_level_adds_a_pointer_to_hr_for_personal_cases(offline_settings, retriever) -> None:
-    strict = Assistant(replace(offline_settings, guardrails_level="strict"), retriever=retriever)
+    settings = replace(offline_settings, guardrails_level="strict", hr_contact="People Operations")
+    strict = Assistant(settings, retriever=retriever)
     a = strict.ask("My manager is discriminating against me because of my disability, can I sue?")
-    assert "People Operations" in a.answer
+    assert "contact People Operations." in a.answer
     assert "sensitive_topic" in a.flags
     ordinary = strict.ask("How many paid sick days do full-time employees get?")
     assert ordinary.status == "answered" and "sensitive_topic" not in ordinary.flags

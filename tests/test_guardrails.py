@@ -54,7 +54,8 @@ def test_levels_match_the_settings_levels():
 
 
 def test_user_facing_texts_are_generic():
-    assert "HR" in HR_POINTER and "Larkspur" not in HR_POINTER
+    pointer = HR_POINTER.format(contact="HR")
+    assert pointer.endswith("contact HR.") and "Larkspur" not in pointer
     assert OUT_OF_SCOPE_MESSAGE == "I can only answer questions about company policies."
 
 

@@ -42,7 +42,7 @@ OLD_INDEX_GRACE_S = 60.0
 # Below this the best sentence is not an answer (docs/evaluation.md: chosen so that at most ~3% of
 # answerable questions are turned away on either eval set).
 MIN_SENTENCE_SCORE = 0.55
-NOT_FOUND_MESSAGE = "I couldn't find this in the company policies. People Operations (HR) can help with it."
+NOT_FOUND_MESSAGE = "I couldn't find this in the company policies. {contact} can help with it."  # HR_CONTACT
 PROVIDERS = ("extractive", "llm")
 _FOLLOW_UP = re.compile(
     r"^\s*(?:and|also|but|so|what about|how about|what if|same for|for|or|then|plus)\b"
@@ -81,6 +81,8 @@ class Assistant:
             breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s)
             llm = LLMClient(LLMConfig.from_settings(settings), breaker)
         self.llm = llm
+        contact = settings.hr_contact
+        self._not_found_message = NOT_FOUND_MESSAGE.format(contact=contact[:1].upper() + contact[1:])
 
     @property
     def retriever(self) -> Retriever:
@@ -318,7 +320,7 @@ class Assistant:
         related = [Citation.from_hit(i, h, h.text[:300]) for i, h in enumerate(ctx.search.hits[:2], 1)]
         return Answer(
             status="insufficient_evidence",
-            answer=NOT_FOUND_MESSAGE,
+            answer=self._not_found_message,
             citations=related,
             provider=provider,
             reason=reason,
@@ -402,11 +404,12 @@ class Assistant:
         if answer.status == "answered" and not answer.citations:
             answer.status, answer.answer, answer.reason = (
                 "insufficient_evidence",
-                NOT_FOUND_MESSAGE,
+                self._not_found_message,
                 "no_citation",
             )
         if guardrails.is_sensitive_topic(question) and answer.status in ("answered", "insufficient_evidence"):
-            answer.answer = f"{answer.answer} {guardrails.HR_POINTER}"
+            pointer = guardrails.HR_POINTER.format(contact=self.settings.hr_contact)
+            answer.answer = f"{answer.answer} {pointer}"
             if "sensitive_topic" not in answer.flags:
                 answer.flags.append("sensitive_topic")
         return answer

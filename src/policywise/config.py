@@ -68,6 +68,8 @@ class Settings:
     guardrails_level: str = "standard"  # off | standard | strict
     max_question_chars: int = 1000
     answer_max_sentences: int = 4
+    # Who employees should ask when the policies don't cover something ("People Operations", "the HR team").
+    hr_contact: str = "HR"
     history_turns: int = 3  # previous exchanges used to rewrite a follow-up question
 
     # LLM through any OpenAI-compatible API; with no key, answers are extractive (offline).
@@ -145,6 +147,7 @@ _ENV_NAMES: dict[str, str] = {
     "guardrails_level": "GUARDRAILS_LEVEL",
     "max_question_chars": "MAX_QUESTION_CHARS",
     "answer_max_sentences": "ANSWER_MAX_SENTENCES",
+    "hr_contact": "HR_CONTACT",
     "history_turns": "HISTORY_TURNS",
     "openrouter_api_key": "OPENROUTER_API_KEY",
     "llm_base_url": "LLM_BASE_URL",

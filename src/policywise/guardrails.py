@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 LEVELS = ("off", "standard", "strict")
 
-HR_POINTER = "For advice on your own situation, contact People Operations (HR)."
+HR_POINTER = "For advice on your own situation, contact {contact}."  # HR_CONTACT fills it in
 OUT_OF_SCOPE_MESSAGE = "I can only answer questions about company policies."
 
 # Questions at or above this injection score are refused; anything lower that still matched is

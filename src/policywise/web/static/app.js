@@ -196,7 +196,7 @@
     }
     if (state === "answered" && flags.indexOf("partially_answered") >= 0) {
       this.body.appendChild(
-        el("p", "answer-hint", "Part of your question is not covered by the policies; People Operations can help with it.")
+        el("p", "answer-hint", "Part of your question is not covered by the policies.")
       );
     }
     if (data.degraded) {
