@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,6 +104,10 @@ def test_health_chat_and_search_over_http(server) -> None:
     assert status == 200 and answer["status"] == "answered" and answer["citations"]
     vector_store = _request(port, "GET", "/health")[1]["components"]["vector_store"]
     assert vector_store["status"] == "operational" and vector_store["search"] == backend
+    # The memory manager is made in the master before the fork: a worker must report its own RSS.
+    status, mem = _request(port, "GET", "/health/memory")
+    own = psutil.Process(mem["worker_pid"]).memory_info().rss / 2**20
+    assert status == 200 and abs(mem["memory_usage_mb"] - own) < 10, (mem["memory_usage_mb"], own)
     status, hits = _request(port, "POST", "/search", {"query": "hotel limit in Boston"})
     assert status == 200 and hits["hits"][0]["source"] == "travel_policy.md"
     status, err = _request(port, "POST", "/chat", {"nope": 1})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -92,7 +93,8 @@ class MemoryManager:
         self.gc_interval_s = gc_interval_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._process = process or psutil.Process()
+        self._fixed_process = process
+        self._own: psutil.Process | None = None
         self._peak_mb = 0.0
         self._last_mb: float | None = None
         self._gc_collections = 0
@@ -133,11 +135,23 @@ class MemoryManager:
             return self._state
 
     def rss_mb(self) -> float:
-        rss = self._process.memory_info().rss / _MB
+        rss = self._proc().memory_info().rss / _MB
         with self._lock:
             self._peak_mb = max(self._peak_mb, rss)
             self._last_mb = rss
         return rss
+
+    def _proc(self) -> psutil.Process:
+        # This manager is created in a gunicorn master that preloads and then forks: each worker
+        # must measure itself, not the master whose pid a psutil.Process() made there would keep.
+        if self._fixed_process is not None:
+            return self._fixed_process
+        own = self._own
+        if own is None or own.pid != os.getpid():
+            own = self._own = psutil.Process(os.getpid())
+            with self._lock:
+                self._last_mb, self._peak_mb = None, 0.0
+        return own
 
     @property
     def last_rss_mb(self) -> float:
