@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -191,3 +192,33 @@ def test_every_worker_serves_a_reindex(bundled_index, tmp_path) -> None:
         assert "Traceback" not in g.log_path.read_text()
     finally:
         g.stop()
+
+
+def _search_count(port: int) -> float:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    pattern = re.compile(
+        r'^policywise_http_requests_total\{(?=[^}]*endpoint="/search")(?=[^}]*status="200")[^}]*\} (\S+)$'
+    )
+    return sum(float(m.group(1)) for line in text.splitlines() if (m := pattern.match(line)))
+
+
+def test_metrics_count_every_worker(server) -> None:
+    """A scrape reaches one worker; the counts it returns are the whole service's."""
+    port, _, _ = server
+    before = _search_count(port)
+    pids: set[int] = set()
+    searches = 0
+    # Until two workers have answered (the fixture recycles a worker every 40 requests, so this ends).
+    while len(pids) < 2 or searches < 12:
+        assert _request(port, "POST", "/search", {"query": f"hotel limit {searches}"})[0] == 200
+        searches += 1
+        pids.add(_request(port, "GET", "/health/memory")[1]["worker_pid"])
+        assert searches < 100, "only one worker ever answered"
+    # Several scrapes, reaching either worker, all count every search.
+    for _ in range(4):
+        assert _search_count(port) - before == searches

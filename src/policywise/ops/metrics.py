@@ -2,12 +2,17 @@
 
 Each ``Metrics`` owns its own ``CollectorRegistry``: registering on the global default registry would
 make a second app instance (every test, every ``create_app`` call) fail with duplicate time series.
+
+Under gunicorn with several workers a scrape reaches one worker at random, so the config sets
+``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multi-process mode): every worker writes its
+values to files there and ``render`` sums them, so counters are the service's, not one worker's.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -22,6 +27,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
     generate_latest,
+    multiprocess,
 )
 
 logger = logging.getLogger(__name__)
@@ -31,6 +37,7 @@ logger = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
 WINDOW = 1000
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -77,19 +84,33 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        # Across workers: the worst circuit state and the largest index among live workers, and
+        # each worker's own RSS (labelled by pid).
         self._circuit = Gauge(
             "policywise_llm_circuit_state",
             "LLM circuit breaker: 0 closed, 1 half_open, 2 open.",
             registry=self.registry,
+            multiprocess_mode="livemax",
         )
         self._circuit_info = Gauge(
             "policywise_llm_circuit_state_info",
             "1 for the LLM circuit breaker's current state, 0 for the others.",
             ["state"],
             registry=self.registry,
+            multiprocess_mode="livemax",
         )
-        self._rss = Gauge("policywise_process_rss_bytes", "Resident set size.", registry=self.registry)
-        self._chunks = Gauge("policywise_index_chunks", "Chunks in the loaded index.", registry=self.registry)
+        self._rss = Gauge(
+            "policywise_process_rss_bytes",
+            "Resident set size.",
+            registry=self.registry,
+            multiprocess_mode="liveall",
+        )
+        self._chunks = Gauge(
+            "policywise_index_chunks",
+            "Chunks in the loaded index.",
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
         self._lock = threading.Lock()
         self._window: deque[float] = deque(maxlen=WINDOW)
         self._window_sum = 0.0  # kept alongside so /health's average costs O(1), not a copy
@@ -140,4 +161,8 @@ class Metrics:
         return percentile(sorted(self._window_ms()), 95)
 
     def render(self) -> tuple[bytes, str]:
+        if os.environ.get(MULTIPROCESS_ENV):
+            combined = CollectorRegistry()
+            multiprocess.MultiProcessCollector(combined)
+            return generate_latest(combined), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -33,6 +33,15 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # The tokenizer's thread pool does not survive fork; it would warn and fall back anyway.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# /metrics must count the whole service, not the one worker a scrape happens to reach: workers write
+# their values under this folder (prometheus_client's multi-process mode). Set before the app, and
+# so prometheus_client, is imported.
+# gunicorn may execute this file more than once: the folder we made is remembered in the environment.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="policywise-metrics-")
+    os.environ["POLICYWISE_OWN_METRICS_DIR"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def post_fork(server: object, worker: object) -> None:
@@ -63,3 +72,18 @@ def worker_exit(server: object, worker: object) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def child_exit(server: object, worker: object) -> None:
+    # A recycled worker's gauges stop counting as live; its counters stay in the totals.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    own = os.environ.get("POLICYWISE_OWN_METRICS_DIR")
+    if own:
+        import shutil
+
+        shutil.rmtree(own, ignore_errors=True)
