@@ -596,3 +596,15 @@ def test_invalid_arguments(tmp_path):
     with pytest.raises(ValueError):
         db.stats(days=0)
     db.close()
+
+
+def test_conversation_turns_are_recent_bounded_and_shared(tmp_path):
+    clock = FakeClock(1000.0)
+    one = Analytics(tmp_path / "a.sqlite3", clock=clock)
+    two = Analytics(tmp_path / "a.sqlite3", clock=clock)  # another worker on the same file
+    for i in range(5):
+        one.add_turn("c1", f"question {i}", f"answer {i}")
+    one.add_turn("c2", "other", "other answer")
+    assert two.recent_turns("c1", 3, max_age_s=60) == [(f"question {i}", f"answer {i}") for i in (2, 3, 4)]
+    clock.advance(61)
+    assert two.recent_turns("c1", 3, max_age_s=60) == []

@@ -92,6 +92,19 @@ def test_chat_follow_up_in_a_conversation(client) -> None:
     assert second["conversation_id"] == cid and "8 weeks" in second["answer"]
 
 
+def test_a_follow_up_reaching_another_worker_keeps_its_conversation(app, web_settings) -> None:
+    """Two app instances on one analytics file stand for two gunicorn workers."""
+    other = create_app(web_settings).test_client()
+    first = app.test_client().post(
+        "/chat", json={"message": "How many weeks of paid parental leave does a primary caregiver get?"}
+    )
+    cid = first.get_json()["conversation_id"]
+    second = other.post("/chat", json={"message": "and a secondary caregiver?", "conversation_id": cid})
+    body = second.get_json()
+    assert body["conversation_id"] == cid and "8 weeks" in body["answer"]
+    assert body["question"].startswith("How many weeks of paid parental leave")
+
+
 def test_chat_streams_server_sent_events(client) -> None:
     resp = client.post("/chat", json={"message": "How long must my password be?", "stream": True})
     assert resp.status_code == 200 and resp.mimetype == "text/event-stream"

@@ -1,5 +1,8 @@
 """Usage analytics in SQLite: what employees ask, how it went, and what the policies fail to cover.
 
+The same file keeps the recent turns of each conversation, so that a follow-up question reaching
+another gunicorn worker than the one that answered the first still has its context.
+
 One connection guarded by a lock rather than one per thread: the threaded dev server starts a thread
 per request, so per-thread connections would pile up, and SQLite serialises writers anyway. WAL mode
 lets gunicorn workers in other processes read and write the same file concurrently.
@@ -28,6 +31,7 @@ MAX_COMMENT_CHARS = 1000
 PRUNE_EVERY = 500
 PRUNE_INTERVAL_S = 60.0
 _DAY_S = 86400.0
+TURN_RETENTION_S = 86400.0  # conversation turns are context for follow-ups, not history to keep
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
@@ -43,6 +47,15 @@ CREATE TABLE IF NOT EXISTS questions (
     error        INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS questions_ts ON questions(ts);
+CREATE TABLE IF NOT EXISTS turns (
+    id              INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    ts              REAL NOT NULL,
+    question        TEXT NOT NULL,
+    answer          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turns_conversation ON turns(conversation_id, id);
+CREATE INDEX IF NOT EXISTS turns_ts ON turns(ts);
 CREATE TABLE IF NOT EXISTS feedback (
     answer_id TEXT PRIMARY KEY REFERENCES questions(answer_id) ON DELETE CASCADE,
     ts        REAL NOT NULL,
@@ -179,10 +192,37 @@ class Analytics:
             )
             return cursor.rowcount > 0
 
+    # -- conversations ----------------------------------------------------------------------------
+
+    def add_turn(self, conversation_id: str, question: str, answer: str) -> None:
+        """Remember one exchange (the question already redacted) for follow-ups."""
+        with self._lock:
+            self._connection().execute(
+                "INSERT INTO turns (conversation_id, ts, question, answer) VALUES (?, ?, ?, ?)",
+                (conversation_id, self._clock(), question, answer),
+            )
+
+    def recent_turns(self, conversation_id: str, limit: int, max_age_s: float) -> list[tuple[str, str]]:
+        """The last ``limit`` exchanges of a conversation younger than ``max_age_s``, oldest first."""
+        if limit < 1:
+            return []
+        with self._lock:
+            rows = (
+                self._connection()
+                .execute(
+                    """SELECT question, answer FROM turns WHERE conversation_id = ? AND ts >= ?
+                   ORDER BY id DESC LIMIT ?""",
+                    (conversation_id, self._clock() - max_age_s, limit),
+                )
+                .fetchall()
+            )
+        return [(q, a) for q, a in reversed(rows)]
+
     def _prune(self) -> None:
         """Drop rows past retention, then the oldest beyond max_rows; feedback goes with its question."""
         now = self._clock()
         conn = self._connection()
+        conn.execute("DELETE FROM turns WHERE ts < ?", (now - TURN_RETENTION_S,))
         cutoff = now - self.retention_days * _DAY_S
         old = conn.execute("DELETE FROM questions WHERE ts < ?", (cutoff,)).rowcount
         excess = conn.execute(

@@ -6,7 +6,6 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
 
 from policywise.assistant import Assistant
 from policywise.config import Settings
@@ -16,32 +15,22 @@ from policywise.ops.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
-MAX_CONVERSATIONS = 1000
 CONVERSATION_TTL_S = 3600.0
+MAX_TURN_CHARS = 4000
 
 
 class Conversations:
-    """Recent turns per conversation, bounded in count, length and age (memory stays flat)."""
+    """Recent turns per conversation, kept in the service's SQLite file so every worker sees them."""
 
-    def __init__(self, turns: int) -> None:
+    def __init__(self, store: Analytics, turns: int) -> None:
+        self._store = store
         self._turns = turns
-        self._data: OrderedDict[str, tuple[float, deque]] = OrderedDict()
-        self._lock = threading.Lock()
 
     def history(self, conversation_id: str) -> list[tuple[str, str]]:
-        with self._lock:
-            item = self._data.get(conversation_id)
-            if item is None or time.monotonic() - item[0] > CONVERSATION_TTL_S:
-                return []
-            return list(item[1])
+        return self._store.recent_turns(conversation_id, self._turns, CONVERSATION_TTL_S)
 
     def add(self, conversation_id: str, question: str, answer: str) -> None:
-        with self._lock:
-            _, turns = self._data.pop(conversation_id, (0.0, deque(maxlen=self._turns)))
-            turns.append((question, answer))
-            self._data[conversation_id] = (time.monotonic(), turns)
-            while len(self._data) > MAX_CONVERSATIONS:
-                self._data.popitem(last=False)
+        self._store.add_turn(conversation_id, question, answer[:MAX_TURN_CHARS])
 
     @staticmethod
     def new_id() -> str:
@@ -55,7 +44,7 @@ class Services:
         self.memory = MemoryManager.from_settings(settings)
         self.metrics = Metrics()
         self.analytics = Analytics(settings.analytics_path, retention_days=settings.analytics_retention_days)
-        self.conversations = Conversations(settings.history_turns)
+        self.conversations = Conversations(self.analytics, settings.history_turns)
         self.started = time.monotonic()
         self.warm_error: str | None = None
         self._warm_thread: threading.Thread | None = None
