@@ -7,7 +7,6 @@ import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from policywise.ingest.pipeline import ingest
 from policywise.web.errors import ApiError
 from policywise.web.services import Services
 
@@ -41,6 +40,10 @@ def reindex() -> Response:
     if not svc.reindex_lock.acquire(blocking=False):
         raise ApiError(409, "busy", "a reindex is already running")
     try:
+        # Imported here: the loaders (pypdf, BeautifulSoup, python-docx) are ~20 MB and 0.2 s of start-up
+        # that only a reindex needs.
+        from policywise.ingest.pipeline import ingest
+
         report = ingest([svc.settings.policy_dir], svc.settings)
         if report.changed:
             svc.assistant.reload_index()
