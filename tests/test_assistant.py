@@ -406,6 +406,11 @@ def test_compound_question_is_answered_part_by_part(assistant) -> None:
             ["Can I buy a monitor, and how do I claim it back?"],
         ),
         ("Is the EAP confidential? Who runs it?", ["Is the EAP confidential? Who runs it?"]),
+        # A part that names nothing to search for stays with the part before it.
+        (
+            "What is the training budget, and how do I apply?",
+            ["What is the training budget, and how do I apply?"],
+        ),
         # "her" is the daughter of the context sentence, not something of the first part.
         (
             "We're adopting a girl. How long do I have to add her to my insurance, "

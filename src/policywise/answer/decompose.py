@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from policywise.index.lexical import tokenize
+
 _QUESTION_START = (
     r"how|what|when|where|who|whom|which|why|whether|is|are|was|were|do|does|did|can|could|will|"
     r"would|should|shall|may|might|must|am|has|have|had"
@@ -25,6 +27,7 @@ _BACK_REFERENCE = re.compile(r"\b(?:that|this|these|those|it|its|they|them|their
 # and "him" point back to the part before only when there is no context.
 _PERSON_REFERENCE = re.compile(r"\b(?:he|she|him|her|his|hers)\b", re.I)
 MIN_PART_WORDS = 3
+MIN_PART_TERMS = 2  # informative terms (stop words dropped) a later part needs to be searched alone
 MAX_PARTS = 3
 
 
@@ -49,8 +52,13 @@ def split_question(question: str) -> list[str]:
         for piece in (p.strip(" ,;") for p in _JOIN.split(s)):
             if not piece:
                 continue
-            if parts and (_BACK_REFERENCE.search(piece) or (not context and _PERSON_REFERENCE.search(piece))):
-                # "When does it show up in my pay?" is still about the part before it: keep them together.
+            if parts and (
+                _BACK_REFERENCE.search(piece)
+                or (not context and _PERSON_REFERENCE.search(piece))
+                or len(set(tokenize(piece))) < MIN_PART_TERMS
+            ):
+                # "When does it show up in my pay?" is still about the part before it, and "how do I
+                # apply?" names nothing to search for on its own: keep them with the part before.
                 parts[-1] = f"{_as_question(parts[-1])} {_as_question(piece)}"
             else:
                 parts.append(piece)
