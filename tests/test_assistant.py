@@ -346,15 +346,19 @@ A: Yes. Always connect through the company VPN.
 """
 
 
-@pytest.fixture(scope="module")
-def faq_assistant(settings, tmp_path_factory):
+def _assistant_over(settings, root, name: str, text: str) -> Assistant:
+    """An offline Assistant over a one-document corpus written by the test."""
     from policywise.ingest.pipeline import ingest
 
-    root = tmp_path_factory.mktemp("faq")
     (root / "policies").mkdir()
-    (root / "policies" / "remote_work.md").write_text(FAQ_POLICY, encoding="utf-8")
+    (root / "policies" / name).write_text(text, encoding="utf-8")
     ingest([root / "policies"], settings, index_root=root / "index")
     return Assistant(replace(settings, vector_store_path=root / "index"))
+
+
+@pytest.fixture(scope="module")
+def faq_assistant(settings, tmp_path_factory):
+    return _assistant_over(settings, tmp_path_factory.mktemp("faq"), "remote_work.md", FAQ_POLICY)
 
 
 def test_faq_questions_lead_to_their_answers(faq_assistant) -> None:
@@ -443,13 +447,7 @@ A second meal break of 30 minutes is due after 10 hours of work in California.
 
 @pytest.fixture(scope="module")
 def scoped_assistant(settings, tmp_path_factory):
-    from policywise.ingest.pipeline import ingest
-
-    root = tmp_path_factory.mktemp("scoped")
-    (root / "policies").mkdir()
-    (root / "policies" / "meal_breaks.md").write_text(SCOPED_POLICY, encoding="utf-8")
-    ingest([root / "policies"], settings, index_root=root / "index")
-    return Assistant(replace(settings, vector_store_path=root / "index"))
+    return _assistant_over(settings, tmp_path_factory.mktemp("scoped"), "meal_breaks.md", SCOPED_POLICY)
 
 
 def test_a_section_for_one_place_does_not_answer_for_everyone(scoped_assistant) -> None:

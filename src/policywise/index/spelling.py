@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 _WORD = re.compile(r"[A-Za-z]+")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 MIN_LENGTH = 5  # shorter words have too many neighbours one edit away
+MAX_VERDICTS = 4096
 
 
 def word_counts(texts: Iterable[str]) -> Counter[str]:
@@ -38,11 +39,23 @@ class SpellingCorrector:
     def __init__(self, counts: Counter[str], known_word: Callable[[str], bool]) -> None:
         self._counts = counts
         self._known_word = known_word  # the embedding model's vocabulary
+        # Unknown words come back (a question is corrected, then searched, then split into parts);
+        # each costs ~400 candidate lookups, so the verdict is kept.
+        self._verdicts: dict[str, str | None] = {}
 
     def correct_word(self, word: str) -> str | None:
         """The corpus word ``word`` is a misspelling of, or None."""
         lower = word.lower()
-        if len(lower) < MIN_LENGTH or lower in self._counts or self._known_word(lower):
+        if len(lower) < MIN_LENGTH or lower in self._counts:
+            return None
+        if lower not in self._verdicts:
+            if len(self._verdicts) >= MAX_VERDICTS:
+                self._verdicts.clear()
+            self._verdicts[lower] = self._nearest(lower)
+        return self._verdicts[lower]
+
+    def _nearest(self, lower: str) -> str | None:
+        if self._known_word(lower):
             return None
         candidates = [w for w in _one_edit(lower) if w in self._counts]
         if not candidates:

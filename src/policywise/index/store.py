@@ -12,6 +12,7 @@ rename, so a failed or interrupted build never touches what is serving.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import logging
 import os
@@ -131,7 +132,7 @@ class PolicyIndex:
             )
         return cls(gen, chroma_host, chroma_port, exact_max_chunks)
 
-    @property
+    @functools.cached_property
     def dense_backend(self) -> str:
         """``exact`` (numpy over the chunk store) for small local collections, else ``chroma``.
 
