@@ -97,6 +97,7 @@ class MemoryManager:
         self._own: psutil.Process | None = None
         self._peak_mb = 0.0
         self._last_mb: float | None = None
+        self._read_at = 0.0
         self._gc_collections = 0
         self._last_gc: float | None = None
         self._components: dict[str, float] = {}
@@ -134,11 +135,18 @@ class MemoryManager:
         with self._lock:
             return self._state
 
-    def rss_mb(self) -> float:
+    def rss_mb(self, max_age_s: float = 0.0) -> float:
+        """Resident memory now; or the last reading if it is at most ``max_age_s`` old."""
+        if max_age_s > 0:
+            with self._lock:
+                last, read_at = self._last_mb, self._read_at
+            if last is not None and time.monotonic() - read_at <= max_age_s:
+                return last
         rss = self._proc().memory_info().rss / _MB
         with self._lock:
             self._peak_mb = max(self._peak_mb, rss)
             self._last_mb = rss
+            self._read_at = time.monotonic()
         return rss
 
     def _proc(self) -> psutil.Process:
@@ -167,9 +175,12 @@ class MemoryManager:
             return SOFT
         return OK
 
-    def check(self) -> str:
-        """Measure and classify; under pressure collect garbage first so we don't degrade needlessly."""
-        rss = self.rss_mb()
+    def check(self, max_age_s: float = 0.0) -> str:
+        """Measure and classify; under pressure collect garbage first so we don't degrade needlessly.
+
+        ``max_age_s``: reuse a reading that recent (a busy server need not read /proc per request).
+        """
+        rss = self.rss_mb(max_age_s)
         state = self._classify(rss)
         if state != OK and self._claim_gc_slot():
             # Collect outside the lock: a full collection can take tens of ms and other request

@@ -42,7 +42,7 @@ def _parse(model: type[BaseModel]) -> BaseModel:
 
 def _guard_memory() -> str:
     """Refuse new work when memory is critical; report 'soft' so callers can do less."""
-    state = _svc().memory.check()
+    state = _svc().memory_state()
     if state == "hard":
         raise ApiError(
             503,

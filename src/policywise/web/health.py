@@ -60,7 +60,7 @@ def health_report(svc: Services) -> dict:
             circuit=state,
         )
         svc.metrics.set_circuit_state(state)
-    mem_state = svc.memory.check()
+    mem_state = svc.memory_state()
     memory = _component(
         {"ok": "operational", "soft": "degraded", "hard": "degraded"}[mem_state],
         None if mem_state == "ok" else f"memory {mem_state} limit reached",

@@ -17,6 +17,9 @@ logger = logging.getLogger(__name__)
 
 CONVERSATION_TTL_S = 3600.0
 MAX_TURN_CHARS = 4000
+# A memory reading this recent is reused: under load, reading /proc for every request cost more than
+# the health check itself, and memory does not move that fast.
+MEMORY_READING_MAX_AGE_S = 0.25
 
 
 class Conversations:
@@ -64,6 +67,9 @@ class Services:
 
         self._warm_thread = threading.Thread(target=run, name="policywise-warm-up", daemon=True)
         self._warm_thread.start()
+
+    def memory_state(self) -> str:
+        return self.memory.check(max_age_s=MEMORY_READING_MAX_AGE_S)
 
     @property
     def uptime_hours(self) -> float:
