@@ -181,6 +181,56 @@ def test_text_uppercase_numbered_and_underlined_headings(tmp_path):
     assert_clean(doc)
 
 
+
+ASCII_TABLES = """MILEAGE
+
+Claim through the portal.
+
++------------------------------+-----------------+
+| Vehicle                      | Rate            |
++==============================+=================+
+| Car, first 10,000 business   | 45p per mile    |
+| miles in the tax year        |                 |
+| Car, over 10,000 miles       | 25p per mile    |
+| Bicycle                      |                 |
++------------------------------+-----------------+
+
+Grades and notice:
+
++---------------+----------------+
+| Grade         | Notice         |
++---------------+----------------+
+| 1 to 4        | 1 month        |
++---------------+----------------+
+| 5 to 7, after | 2 months       |
+| probation     |                |
++---------------+----------------+
+"""
+
+
+def test_text_ascii_tables_become_rows_labelled_by_the_chunker(tmp_path):
+    from policywise.ingest.chunker import chunk_document
+
+    path = tmp_path / "mileage.txt"
+    path.write_text(ASCII_TABLES)
+    doc = load(path)
+
+    # Wrapped cells are joined; a ruled table takes everything between two rules as one row.
+    assert section(doc, "MILEAGE") == (
+        "Claim through the portal.\n\n"
+        "Vehicle | Rate\n"
+        "Car, first 10,000 business miles in the tax year | 45p per mile\n"
+        "Car, over 10,000 miles | 25p per mile\n"
+        "Bicycle | -\n\n"
+        "Grades and notice:\n\n"
+        "Grade | Notice\n"
+        "1 to 4 | 1 month\n"
+        "5 to 7, after probation | 2 months"
+    )
+    text = "\n".join(c.text for c in chunk_document(doc))
+    assert "Vehicle: Car, over 10,000 miles; Rate: 25p per mile" in text
+    assert "Grade: 5 to 7, after probation; Notice: 2 months" in text
+    assert "+--" not in text and "| " not in text
 def test_text_falls_back_to_cp1252(tmp_path):
     path = tmp_path / "legacy.txt"
     path.write_bytes("Caf\u00e9 Policy\n\nThe caf\u00e9 closes at 5 \u2013 no exceptions.\n".encode("cp1252"))

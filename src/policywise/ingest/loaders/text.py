@@ -7,6 +7,8 @@ numbered UPPERCASE lines ("3. LEAVE REQUESTS"). Levels follow the order in which
 styles first appear (as reStructuredText does), below the title; numbered headings are
 sections at level 2 and nest by depth ("3.1" under "3."). Wrapped lines are joined, except
 after a line much shorter than usual (a deliberate break); list items keep their own lines.
+Tables drawn with ASCII rules ("+-----+-----+" and "| cell | cell |") become one row per line with
+" | " between cells, as the other loaders give them, so the chunker labels each cell with its header.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from policywise.ingest.loaders._common import (
 _UNDERLINE = re.compile(r"^(=+|-+|~+)$")
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\.?\s+(\S.*)$")
 _MAX_HEADING = 80
+_RULE = re.compile(r"^\+[-=+: ]*[-=]{3,}[-=+: ]*\+$|^\|?[\s:|-]*-{3,}[\s:|-]*\|?$")  # +---+---+ or |---|---|
 _MAX_TITLE = 120
 
 
@@ -36,6 +39,70 @@ _MAX_TITLE = 120
 class _Heading:
     style: str
     text: str
+
+
+@dataclass
+class _Table:
+    text: str  # one row per line, cells separated by " | "
+
+
+def _is_row(line: str) -> bool:
+    return line.startswith("|") and line.endswith("|") and line.count("|") >= 3
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def _merge(lines: list[list[str]]) -> list[str]:
+    """Cells drawn over several lines, joined line by line."""
+    width = max(len(cells) for cells in lines)
+    return [" ".join(c[i] for c in lines if i < len(c) and c[i]) for i in range(width)]
+
+
+def _continues(cells: list[str]) -> bool:
+    # A wrapped cell's next line: some cells empty, and the first one empty or carrying on in lower case.
+    return any(not c for c in cells) and (not cells[0] or cells[0][:1].islower())
+
+
+def _table(block: list[str]) -> _Table:
+    groups: list[list[list[str]]] = [[]]
+    for line in block:
+        if _RULE.match(line):
+            if groups[-1]:
+                groups.append([])
+        else:
+            groups[-1].append(_cells(line))
+    groups = [g for g in groups if g]
+    rows: list[list[str]] = []
+    if len(groups) > 2:  # a rule under every row: each group is one row
+        rows = [_merge(g) for g in groups]
+    else:
+        header, body = (groups[0], groups[1]) if len(groups) == 2 else (groups[0][:1], groups[0][1:])
+        rows.append(_merge(header))
+        for cells in body:
+            if len(rows) > 1 and _continues(cells):
+                rows[-1] = _merge([rows[-1], cells])
+            else:
+                rows.append(cells)
+    width = max(len(r) for r in rows)
+    return _Table("\n".join(" | ".join((r[i] if i < len(r) else "") or "-" for i in range(width)) for r in rows))
+
+
+def _with_tables(lines: list[str]) -> list[str | _Table]:
+    out: list[str | _Table] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and (_is_row(lines[j]) or (_RULE.match(lines[j]) and lines[j][0] in "+|")):
+            j += 1
+        if sum(_is_row(line) for line in lines[i:j]) >= 2:
+            out.extend(["", _table(lines[i:j]), ""])
+            i = j
+        else:
+            out.append(lines[i])
+            i += 1
+    return out
 
 
 def _is_upper(text: str) -> bool:
@@ -65,14 +132,19 @@ def _is_underlined(line: str, underline: str) -> bool:
     )
 
 
-def _events(lines: list[str]) -> list[_Heading | str | None]:
-    """Classify lines: a _Heading, a body line (str) or a paragraph break (None)."""
-    events: list[_Heading | str | None] = []
+def _events(lines: list[str | _Table]) -> list[_Heading | _Table | str | None]:
+    """Classify lines: a _Heading, a _Table, a body line (str) or a paragraph break (None)."""
+    events: list[_Heading | _Table | str | None] = []
     i = 0
     prev_blank = True
     while i < len(lines):
         line = lines[i]
-        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if isinstance(line, _Table):
+            events.append(line)
+            prev_blank = True
+            i += 1
+            continue
+        nxt = lines[i + 1] if i + 1 < len(lines) and isinstance(lines[i + 1], str) else ""
         underline = _UNDERLINE.match(nxt)
         if not line:
             events.append(None)
@@ -93,10 +165,10 @@ def _events(lines: list[str]) -> list[_Heading | str | None]:
     return events
 
 
-def _title_event(events: list[_Heading | str | None]) -> tuple[int, str]:
+def _title_event(events: list[_Heading | _Table | str | None]) -> tuple[int, str]:
     """Index of the first non-empty event and the title it gives."""
     for index, event in enumerate(events):
-        if event is None:
+        if event is None or isinstance(event, _Table):
             continue
         if isinstance(event, _Heading):
             return index, event.text
@@ -111,7 +183,7 @@ def _title_event(events: list[_Heading | str | None]) -> tuple[int, str]:
 def load(data: bytes, path: Path) -> Parsed:
     text = unicodedata.normalize("NFC", decode_text(data))
     lines = [line.expandtabs(4).strip() for line in text.splitlines()]
-    events = _events(lines)
+    events = _events(_with_tables(lines))
     title_index, title = _title_event(events)
 
     builder = SectionBuilder()
@@ -139,6 +211,9 @@ def load(data: bytes, path: Path) -> Parsed:
             else:
                 level = levels.setdefault(event.style, len(levels) + 2)
             builder.heading(level, event.text)
+        elif isinstance(event, _Table):
+            flush()
+            builder.paragraph(event.text)
         elif is_list_item(event) or not paragraph or len(last_line) < short:
             paragraph.append(dash_bullet(event))
         else:
