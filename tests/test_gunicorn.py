@@ -222,3 +222,55 @@ def test_metrics_count_every_worker(server) -> None:
     # Several scrapes, reaching either worker, all count every search.
     for _ in range(4):
         assert _search_count(port) - before == searches
+
+
+def test_keepalive_connections_are_rotated_without_losing_a_request(bundled_index, tmp_path) -> None:
+    """Every 5th response of a worker closes its connection so clients spread over the workers;
+    a client that keeps its connection open just reconnects."""
+    g = Gunicorn(
+        tmp_path,
+        {
+            "VECTOR_STORE_PATH": str(bundled_index),
+            "GUNICORN_KEEPALIVE_REQUESTS": "5",
+            "GUNICORN_MAX_REQUESTS": "0",
+        },
+    )
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", g.port, timeout=10)
+        verdicts = []
+        for _ in range(40):
+            conn.request("GET", "/health")
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == 200
+            verdicts.append(resp.getheader("Connection", "").lower())
+        conn.close()
+    finally:
+        g.stop()
+    # 40 requests over 2 workers: each worker closes after its 5th, 10th, ... (the first /health
+    # calls were the start-up probes, so the exact positions vary).
+    assert 5 <= verdicts.count("close") <= 10, verdicts
+    assert verdicts.count("keep-alive") >= 30, verdicts
+
+
+def test_worker_over_the_soft_memory_limit_retires_without_losing_a_request(bundled_index, tmp_path) -> None:
+    # A soft limit of 1% of 4 GB: every worker is "over" it and retires after 200 requests.
+    g = Gunicorn(
+        tmp_path,
+        {"VECTOR_STORE_PATH": str(bundled_index), "MEMORY_SOFT_RATIO": "0.01", "MEMORY_HARD_RATIO": "1.0"},
+    )
+    pids = set()
+    try:
+        statuses = []
+        for i in range(700):
+            if i % 20 == 0:
+                status, mem = _request(g.port, "GET", "/health/memory")
+                pids.add(mem.get("worker_pid"))
+            else:
+                status, _ = _request(g.port, "GET", "/health")
+            statuses.append(status)
+    finally:
+        g.stop()
+    assert statuses.count(200) == len(statuses), {s: statuses.count(s) for s in set(statuses)}
+    assert len(pids - {None}) >= 3, "no worker retired"
+    assert "retiring this worker" in g.log_path.read_text()
