@@ -424,6 +424,18 @@ def test_compound_question_is_answered_part_by_part(assistant) -> None:
                 "We're adopting a girl. How much leave can I take?",
             ],
         ),
+        # A question word after a preposition starts a part too; "this month" points at the calendar.
+        (
+            "What mileage rate can I claim, and by what date must my claim be approved for this month's pay?",
+            [
+                "What mileage rate can I claim?",
+                "By what date must my claim be approved for this month's pay?",
+            ],
+        ),
+        (
+            "What is the hotel limit in Dublin, and within how many days must I claim expenses?",
+            ["What is the hotel limit in Dublin?", "Within how many days must I claim expenses?"],
+        ),
     ],
 )
 def test_split_question(question, parts) -> None:
@@ -466,3 +478,116 @@ def test_places_in_headings() -> None:
     assert out_of_scope_places("Vacation days in Canada?", "PTO > Employees in Canada") == set()
     assert out_of_scope_places("Can us contractors join?", "US Employees") == {"US"}
     assert out_of_scope_places("How many vacation days?", "PTO > 3. How Much PTO You Earn") == set()
+
+
+BANDS_POLICY = """# Leave and Notice
+
+## Annual leave
+
+Annual leave grows with continuous service, as follows.
+
+| Continuous service | Annual leave |
+|---|---|
+| Fewer than 2 years | 25 days |
+| 2 years but less than 5 years | 26 days |
+| 5 years or more | 28 days |
+
+Leave is booked in the HR portal at least two weeks ahead.
+
+## Notice periods
+
+| Employee group | Notice you must give |
+|---|---|
+| Grades 1 to 4 | 1 month |
+| Grades 5 to 7 | 2 months |
+| Grade 8 and above | 3 months |
+
+## Repaying sponsored qualifications
+
+If you leave within 12 months of completing a sponsored qualification you repay 100% of its cost.
+Between 13 and 24 months after completion you repay 50% of its cost.
+"""
+
+
+@pytest.fixture(scope="module")
+def bands_assistant(settings, tmp_path_factory):
+    return _assistant_over(settings, tmp_path_factory.mktemp("bands"), "leave.md", BANDS_POLICY)
+
+
+@pytest.mark.parametrize(
+    "question,expected,others",
+    [
+        (
+            "How much annual leave do I get with 6 years' continuous service?",
+            "28 days",
+            ["26 days", "25 days"],
+        ),
+        ("I've been here three years. How much annual leave do I get?", "26 days", ["28 days"]),
+        ("What notice must I give in grade 6?", "2 months", ["3 months"]),
+        (
+            "I finished my sponsored course a year and a half ago. What do I repay if I leave?",
+            "50%",
+            ["100%"],
+        ),
+    ],
+)
+def test_the_band_that_holds_the_askers_quantity_answers(bands_assistant, question, expected, others) -> None:
+    """Rows and rules stated by bands: the one containing the asker's years, grade or months leads."""
+    a = bands_assistant.ask(question)
+    assert a.status == "answered", a.answer
+    first = _sentences(a.answer)[0]
+    assert expected in first, a.answer
+    assert not any(o in first for o in others), a.answer
+
+
+@pytest.mark.parametrize(
+    "question,quantities",
+    [
+        ("I have 6 years' service", [("month", 72.0)]),
+        ("about a year and a half ago", [("month", 18.0)]),
+        ("I'm in grade 5", [("grade", 5.0)]),
+        ("a $40 cab ride", [("$", 40.0)]),
+        ("I work 24 hrs a week", [("hour", 24.0)]),  # "a week" is a rate, not a quantity
+        ("How many grades are there?", []),
+    ],
+)
+def test_question_quantities(question, quantities) -> None:
+    from policywise.answer.conditions import question_quantities
+
+    assert question_quantities(question) == quantities
+
+
+@pytest.mark.parametrize(
+    "sentence,value,verdict",
+    [
+        ("Continuous service: 5 years or more; Annual leave: 28 days", ("month", 72.0), 1),
+        ("Continuous service: 2 years but less than 5 years; Annual leave: 26 days", ("month", 72.0), -1),
+        ("Continuous service: 2 years but less than 5 years; Annual leave: 26 days", ("month", 36.0), 1),
+        ("Years of service: 0-2; Days per year: 15", ("month", 36.0), -1),
+        ("Employee group: Grades 5 to 7; Notice: 2 months", ("grade", 6.0), 1),
+        ("Receipts are needed for expenses over $25.", ("$", 40.0), 1),
+        # weeks of a leave say nothing about months of service
+        ("Weeks 17 to 26: half basic pay.", ("month", 12.0), 0),
+    ],
+)
+def test_bands_in_sentences(sentence, value, verdict) -> None:
+    from policywise.answer.conditions import fit
+
+    assert fit([value], sentence) == verdict
+
+
+@pytest.mark.parametrize(
+    "text,states_amount",
+    [
+        ("London: GBP 180 per night", True),
+        ("Car: 45p per mile", True),
+        ("EUR 0.45 per km", True),
+        ("$40", True),
+        ("See page 5 of the handbook", False),
+    ],
+)
+def test_amounts_in_the_forms_policies_write_them(text, states_amount) -> None:
+    """A "how much" question is answered only by a sentence stating an amount, in any currency form."""
+    from policywise.answer.answerability import has_fact
+
+    assert has_fact("amount", text) is states_amount

@@ -181,7 +181,6 @@ def test_text_uppercase_numbered_and_underlined_headings(tmp_path):
     assert_clean(doc)
 
 
-
 ASCII_TABLES = """MILEAGE
 
 Claim through the portal.
@@ -231,6 +230,8 @@ def test_text_ascii_tables_become_rows_labelled_by_the_chunker(tmp_path):
     assert "Vehicle: Car, over 10,000 miles; Rate: 25p per mile" in text
     assert "Grade: 5 to 7, after probation; Notice: 2 months" in text
     assert "+--" not in text and "| " not in text
+
+
 def test_text_falls_back_to_cp1252(tmp_path):
     path = tmp_path / "legacy.txt"
     path.write_bytes("Caf\u00e9 Policy\n\nThe caf\u00e9 closes at 5 \u2013 no exceptions.\n".encode("cp1252"))

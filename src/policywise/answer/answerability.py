@@ -25,7 +25,9 @@ _UNITS = (
 
 _PATTERNS = {
     "amount": re.compile(
-        rf"[$€£]\s?\d|\d\s?(?:%|percent|dollars|usd|cad|eur|gbp)\b|\b{_NUM}\s+{_UNITS}\b|"
+        rf"[$€£¥₹]\s?\d|\d\s?(?:%|percent|dollars|pounds|euros|cents|pence|usd|cad|eur|gbp|aud|chf|inr)\b|"
+        # a currency code before the amount ("GBP 180") and pence ("45p per mile")
+        rf"\b(?:usd|cad|eur|gbp|aud|nzd|chf|inr|sgd)\s?\d|\b\d+(?:\.\d+)?p\b|\b{_NUM}\s+{_UNITS}\b|"
         # multiples of pay, as benefits state them: "1x annual salary", "two times base pay"
         rf"\b\d+(?:\.\d+)?\s?[x×](?!\w)|\b{_NUM}\s+times\s+(?:your\s+|the\s+|annual\s+|base\s+)*(?:salary|pay|earnings)",
         re.I,

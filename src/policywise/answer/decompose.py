@@ -17,12 +17,23 @@ _QUESTION_START = (
     r"how|what|when|where|who|whom|which|why|whether|is|are|was|were|do|does|did|can|could|will|"
     r"would|should|shall|may|might|must|am|has|have|had"
 )
+# A question word after a preposition: ", and by when ...", " and within how many days ..."
+_PREPOSED = (
+    r"(?:by|in|on|at|for|within|to|from|with|after|before|until)\s+(?:how|what|when|where|which|whom|who)"
+)
 # ", and how long ..." / " and do I need ..." / "; what about ..."
-_JOIN = re.compile(rf"\s*(?:,\s*(?:and|or|but)\s+|\s+(?:and|or)\s+|;\s*)(?=(?:{_QUESTION_START})\b)", re.I)
+_JOIN = re.compile(
+    rf"\s*(?:,\s*(?:and|or|but)\s+|\s+(?:and|or)\s+|;\s*)(?=(?:{_QUESTION_START}|{_PREPOSED})\b)", re.I
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _WORD = re.compile(r"[A-Za-z0-9$%][\w$%'-]*")
 # A part that points back ("Who sees that report?", "When does it show up?") needs the part before it.
-_BACK_REFERENCE = re.compile(r"\b(?:that|this|these|those|it|its|they|them|their)\b", re.I)
+# "this month's salary" points at the calendar, not back at the previous part.
+_BACK_REFERENCE = re.compile(
+    r"\b(?:(?:that|this|these|those)(?!\s+(?:month|week|year|morning|afternoon|evening|quarter|summer|winter|"
+    r"spring|autumn|fall)\b)|it|its|they|them|their)\b",
+    re.I,
+)
 # People are usually introduced in the context sentences ("We're adopting a little girl."), so "her"
 # and "him" point back to the part before only when there is no context.
 _PERSON_REFERENCE = re.compile(r"\b(?:he|she|him|her|his|hers)\b", re.I)

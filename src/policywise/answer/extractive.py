@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from policywise.answer.conditions import fit, question_quantities
 from policywise.answer.scope import out_of_scope_places
 from policywise.index.lexical import LexicalIndex, term_set, tokenize
 from policywise.index.store import PolicyIndex
@@ -34,6 +35,12 @@ MAX_PASSAGES = 5
 MAX_DROP = 0.3  # a further sentence must score within this of the best one
 OTHER_SOURCE_PENALTY = 0.2  # further sentences from another document must earn their place
 SCOPE_PENALTY = 0.1  # a section written for a place the question does not name (answer/scope.py)
+# A sentence whose band ("5 years or more", "Grades 5 to 7") holds the asker's quantity is their case
+# (answer/conditions.py), and the ones whose bands exclude it are other people's cases. When no
+# sentence holds it, one that excludes it may well be the answer ("claims must be made within 30
+# days" to "I spent it 45 days ago"), so exclusion only costs when the asker's case is there too.
+CONDITION_BONUS = 0.15
+CONDITION_PENALTY = 0.15
 
 _LEADING_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)]|[a-z][.)])\s+")
 # FAQ labels ("Q: ...", "A: ...") are layout, not content.
@@ -63,6 +70,8 @@ class Candidate:
     score: float = 0.0
     is_question: bool = False
     faq_question: Candidate | None = None  # the FAQ question this sentence answers
+    is_lead_in: bool = False  # "Enhanced pay is as follows:" says nothing until its items follow
+    lead_in: Candidate | None = None  # the lead-in this list item completes
 
 
 @dataclass
@@ -115,14 +124,22 @@ class ExtractiveComposer:
                         coverage=self.lexical.coverage(question, text),
                         terms=terms,
                         is_question=text.endswith("?"),
+                        is_lead_in=text.endswith(":"),
                     )
                 )
         scoped = {h.chunk_id: bool(out_of_scope_places(question, h.section)) for h in hits[:MAX_PASSAGES]}
-        for c in out:
+        quantities = question_quantities(question)
+        verdicts = [fit(quantities, c.text) for c in out]
+        for c, verdict in zip(out, verdicts, strict=True):
             c.score = c.cos + W_COVERAGE * c.coverage + W_PASSAGE * c.hit.score - RANK_PENALTY * c.hit_rank
             if scoped.get(c.hit.chunk_id):
                 c.score -= SCOPE_PENALTY
+            if verdict > 0:
+                c.score += CONDITION_BONUS
+            elif verdict < 0 and 1 in verdicts:
+                c.score -= CONDITION_PENALTY
         _credit_faq_answers(out)
+        _credit_list_items(out)
         return out
 
     def compose(
@@ -137,7 +154,8 @@ class ExtractiveComposer:
         total_w = sum(weights.values()) or 1.0
         # A question in a document (an FAQ's) is not an answer; the sentences after it are.
         # A bare "Yes." is only an answer next to the question it answers.
-        usable = [c for c in cands if not c.is_question and not _bare_yes_no(c)]
+        # A list's lead-in comes only with an item of its list (_with_context).
+        usable = [c for c in cands if not c.is_question and not c.is_lead_in and not _bare_yes_no(c)]
         ranked = sorted(usable, key=lambda c: -c.score)
         if not ranked:
             return comp
@@ -184,6 +202,9 @@ class ExtractiveComposer:
             if c.faq_question is not None and c.index == c.faq_question.index + 1 and _YES_NO.match(c.text):
                 # "Yes." means nothing without the FAQ question it answers: always brought along.
                 prev = c.faq_question
+            elif c.lead_in is not None:
+                # "weeks 1 to 16: full basic pay" means nothing without "Enhanced maternity pay is:".
+                prev = c.lead_in
             elif len(out) >= limit or c.index == 0 or not _ANAPHORA.match(c.text):
                 continue
             else:
@@ -200,8 +221,8 @@ class ExtractiveComposer:
             # Well-formed tables arrive labelled by the chunker; a ragged row is shown cell by cell.
             text = "; ".join(c.strip() for c in text.split(" | ") if c.strip())
         text = _QA_LABEL.sub("", _LEADING_MARKER.sub("", text).strip()).strip()
-        if (len(text) < 12 and not _YES_NO.match(text)) or text.endswith(":"):
-            return None  # a label or the lead-in of a list says nothing by itself
+        if len(text) < 12 and not _YES_NO.match(text):
+            return None  # a label says nothing by itself
         if text[0].islower():
             text = text[0].upper() + text[1:]
         return text
@@ -260,6 +281,38 @@ def _credit_faq_answers(cands: list[Candidate]) -> None:
                     break
                 a.score = max(a.score, q.score - FAQ_DECAY * step)
                 a.faq_question = q
+
+
+_ITEM_MARKER = re.compile(r"^\s*(?:[-*•]|\(?[a-z]\)|\(?[ivx]{1,4}\)|\d{1,2}[.)])\s+", re.IGNORECASE)
+_CLAUSE_NUMBER = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})+)\.?\s")
+LIST_SPAN = 8  # items of one list that can follow its lead-in
+LIST_DECAY = 0.02
+
+
+def _is_item_of(item: Candidate, lead: Candidate) -> bool:
+    if _ITEM_MARKER.match(item.raw):
+        return True
+    # Numbered clauses: "3.4 ... as follows:" is completed by "3.4.1", "3.4.2", ...
+    lead_number, item_number = _CLAUSE_NUMBER.match(lead.raw), _CLAUSE_NUMBER.match(item.raw)
+    return bool(lead_number and item_number and item_number.group(1).startswith(lead_number.group(1) + "."))
+
+
+def _credit_list_items(cands: list[Candidate]) -> None:
+    """Let the items of a list inherit the match of its lead-in, which says what the list is about
+    ("An employee with Enhanced Pay Service receives:"), while the items carry the facts."""
+    by_passage: dict[str, list[Candidate]] = {}
+    for c in cands:
+        by_passage.setdefault(c.hit.chunk_id, []).append(c)
+    for group in by_passage.values():
+        group.sort(key=lambda c: c.index)
+        for i, lead in enumerate(group):
+            if not lead.is_lead_in:
+                continue
+            for step, item in enumerate(group[i + 1 : i + 1 + LIST_SPAN]):
+                if item.index != lead.index + 1 + step or item.is_lead_in or not _is_item_of(item, lead):
+                    break
+                item.score = max(item.score, lead.score - LIST_DECAY * step)
+                item.lead_in = lead
 
 
 def _redundant(c: Candidate, chosen: list[Candidate]) -> bool:

@@ -86,7 +86,9 @@ def _table(block: list[str]) -> _Table:
             else:
                 rows.append(cells)
     width = max(len(r) for r in rows)
-    return _Table("\n".join(" | ".join((r[i] if i < len(r) else "") or "-" for i in range(width)) for r in rows))
+    return _Table(
+        "\n".join(" | ".join((r[i] if i < len(r) else "") or "-" for i in range(width)) for r in rows)
+    )
 
 
 def _with_tables(lines: list[str]) -> list[str | _Table]:
