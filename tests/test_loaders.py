@@ -400,6 +400,48 @@ def test_pdf_headings_pages_and_running_headers(tmp_path):
     assert_clean(doc)
 
 
+def test_pdf_tables_become_rows_and_bold_words_in_prose_do_not(tmp_path):
+    from fpdf import FPDF
+
+    from policywise.ingest.chunker import chunk_document
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.cell(0, 12, "Travel Rates", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    # Prose with bold words inside: pieces of one line at other x positions, but not columns.
+    pdf.multi_cell(
+        0,
+        6,
+        "Report every incident using the **Incident Report** form within **24 hours**, even if nobody "
+        "was hurt, and keep a copy of the **receipt** for every claim you make on a trip.",
+        markdown=True,
+    )
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "B", 10)
+    for text, width in (("Location", 70), ("Hotel per night", 45), ("Evening meal", 45)):
+        pdf.cell(width, 7, text)
+    pdf.ln(7)
+    pdf.set_font("Helvetica", "", 10)
+    for row in (("London (within the M25)", "GBP 180", "GBP 35"), ("Dublin", "EUR 190", "EUR 40")):
+        for text, width in zip(row, (70, 45, 45), strict=True):
+            pdf.cell(width, 7, text)
+        pdf.ln(7)
+    pdf.ln(4)
+    pdf.multi_cell(0, 6, "Rates outside Europe are agreed with Finance before the trip.")
+    path = tmp_path / "rates.pdf"
+    pdf.output(str(path))
+
+    doc = load(path)
+    text = section(doc, "Travel Rates")
+    assert "Location | Hotel per night | Evening meal\nLondon (within the M25) | GBP 180 | GBP 35\n" in text
+    assert "Dublin | EUR 190 | EUR 40" in text
+    assert "Incident Report form within 24 hours" in text  # the bold words stay in their sentence
+    chunks = "\n".join(c.text for c in chunk_document(doc))
+    assert "Location: Dublin; Hotel per night: EUR 190; Evening meal: EUR 40" in chunks
+
+
 def test_pdf_without_headings_uses_metadata_title(tmp_path):
     from fpdf import FPDF
 

@@ -6,7 +6,10 @@ are headings, ranked by size (largest = level 1), and short whole-bold lines at 
 below them. Running headers and footers (lines at the top or bottom of at least half of the
 pages once digits are normalised, e.g. "Page 3 of 5") are removed. Wrapped lines are joined,
 words hyphenated across a line end re-joined, and a vertical gap larger than the usual line
-spacing starts a new paragraph. Bullet glyphs become "- ". A page where the visitor yields
+spacing starts a new paragraph. Bullet glyphs become "- ". Tables: text placed in columns (a gap
+of several character widths between pieces of one line) on two or more consecutive lines with the
+same number of columns becomes one row per line with " | " between cells, as the other loaders
+give tables, so the chunker labels each cell with its header. A page where the visitor yields
 nothing falls back to plain ``extract_text()``. Sections never span pages (``page`` is 1-based);
 the heading path carries over from one page to the next.
 
@@ -48,6 +51,23 @@ _LARGER = 1.15  # "clearly larger" than body text
 _PARAGRAPH_GAP = 1.1  # a gap this many times the usual line spacing starts a paragraph
 _SHORT_LINE = 0.5  # a line this much shorter than usual ended on purpose, not by wrapping
 _EDGE_LINES = 2  # lines at the top and at the bottom of a page that may be running headers/footers
+# Character widths of Helvetica (and Arial), in thousandths of the font size, from its standard
+# metrics: to estimate where a piece of text ends, since pypdf gives only where it starts.
+_WIDTHS = dict(
+    zip(
+        " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",
+        (
+            278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,
+            556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015,
+            667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778,
+            722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333,
+            556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556,
+            333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+        ),
+        strict=True,
+    )
+)  # fmt: skip
+_COLUMN_GAP = 1.0  # a gap this many font sizes past the estimated end of a piece starts a new cell
 
 
 @dataclass
@@ -58,6 +78,9 @@ class _Line:
     y: float | None = None
     level: int | None = None
     lead_bold: bool = False  # starts with a bold label ("Policy owner: ..."), which starts a line
+    cells: list[str] = field(default_factory=list)  # the line's columns, when it has more than one
+    cell_x: list[float] = field(default_factory=list)  # where each column starts
+    table: bool = False  # a row of a table: never a heading, never joined with prose
 
 
 @dataclass(frozen=True)
@@ -72,7 +95,7 @@ class _Collector:
     """Receives pypdf's visitor callbacks and assembles them into lines."""
 
     lines: list[_Line] = field(default_factory=list)
-    fragments: list[tuple[str, float, bool, float]] = field(default_factory=list)
+    fragments: list[tuple[str, float, bool, float, float]] = field(default_factory=list)
 
     def visit(
         self, text: str, cm: list[float], tm: list[float], font: dict[str, Any] | None, size: float
@@ -86,13 +109,13 @@ class _Collector:
             if index:
                 self.end_line()
             if part:
-                self.fragments.append((part, effective, bold, m[5]))
+                self.fragments.append((part, effective, bold, m[5], m[4]))
 
     def end_line(self) -> None:
         inked = [f for f in self.fragments if f[0].strip()]
         if inked:
             sizes: Counter[float] = Counter()
-            for text, size, _, _ in inked:
+            for text, size, *_ in inked:
                 sizes[round(size * 2) / 2] += len(text.strip())
             self.lines.append(
                 _Line(
@@ -103,9 +126,56 @@ class _Collector:
                     lead_bold=inked[0][2]
                     and inked[0][0].rstrip().endswith(":")
                     and not all(f[2] for f in inked),
+                    cells=(cells := _cells(inked))[0],
+                    cell_x=cells[1],
                 )
             )
         self.fragments = []
+
+
+def _cells(inked: list[tuple[str, float, bool, float, float]]) -> tuple[list[str], list[float]]:
+    """The line split where a piece starts well past where the one before it must have ended, with
+    the x where each cell starts; empty lists for a line of one column."""
+    cells: list[str] = []
+    starts: list[float] = []
+    end = None
+    for text, size, _, _, x in inked:
+        # pypdf reports some pieces at the line's start x (after a font change): those continue the cell.
+        if end is None or x > end + _COLUMN_GAP * size:
+            cells.append(text.strip())
+            starts.append(x)
+        else:
+            cells[-1] = f"{cells[-1]}{text}".strip() if text.startswith(" ") else cells[-1] + text
+        end = x + _width(text.strip(), size)
+    return (cells, starts) if len(cells) > 1 else ([], [])
+
+
+def _width(text: str, size: float) -> float:
+    return sum(_WIDTHS.get(ch, 556) for ch in text) * size / 1000
+
+
+def _aligned(a: _Line, b: _Line) -> bool:
+    # Columns start at the same x on every row; words that merely follow a wide gap in prose do not.
+    tolerance = 2 * max(a.size, b.size, 1.0)
+    return len(a.cells) == len(b.cells) and all(
+        abs(x - y) <= tolerance for x, y in zip(a.cell_x, b.cell_x, strict=True)
+    )
+
+
+def _mark_tables(lines: list[_Line]) -> None:
+    """Runs of two or more lines whose columns line up are table rows. With a header row (bold, as
+    tables are set) they read as a table, " | " between cells; without one, one row per line."""
+    i = 0
+    while i < len(lines):
+        j = i + 1
+        while len(lines[i].cells) > 1 and j < len(lines) and _aligned(lines[j - 1], lines[j]):
+            j += 1
+        if j - i >= 2:
+            separator = " | " if lines[i].bold else "; "
+            for line in lines[i:j]:
+                line.table = True
+                line.text = separator.join(clean_line(c) or "-" for c in line.cells)
+        i = max(j, i + 1)
 
 
 def _multiply(a: list[float], b: list[float]) -> tuple[float, ...]:
@@ -129,7 +199,9 @@ def _page_lines(page: PageObject) -> list[_Line]:
         lines = [_Line(text) for text in page.extract_text().splitlines() if text.strip()]
     for line in lines:
         line.text = clean_line(dash_bullet(line.text.strip()))
-    return [line for line in lines if line.text]
+    lines = [line for line in lines if line.text]
+    _mark_tables(lines)
+    return lines
 
 
 def _edges(lines: list[_Line]) -> list[int]:
@@ -180,7 +252,8 @@ def _assign_levels(pages: list[list[_Line]]) -> _Layout:
 
     def is_heading(line: _Line) -> bool:
         # Numbered lines stay candidates: "3. Responsibilities" is a heading when set large or bold.
-        if sum(ch.isalpha() for ch in line.text) < 2 or line.text.startswith("- "):
+        # Text in columns is a table's row, even its bold header row.
+        if sum(ch.isalpha() for ch in line.text) < 2 or line.text.startswith("- ") or line.cells:
             return False
         if line.size >= body * _LARGER:
             return len(line.text) <= 200
@@ -212,8 +285,13 @@ def _attach(previous: _Line | None, line: _Line, paragraph: list[str], layout: _
         return "line" if in_list and (gap is None or 0 < gap < layout.leading * 2.5) else "paragraph"
     if gap is not None and (gap > layout.leading * _PARAGRAPH_GAP + 0.5 or gap < 0):
         return "paragraph"
-    if line.lead_bold or len(previous.text) < layout.line_length * _SHORT_LINE:
-        return "line"
+    if (
+        line.lead_bold
+        or len(previous.text) < layout.line_length * _SHORT_LINE
+        or line.cells
+        or previous.cells
+    ):
+        return "line"  # text in columns is never wrapped prose
     return "join"
 
 
@@ -237,7 +315,16 @@ def _build(pages: list[list[_Line]], layout: _Layout) -> tuple[list[tuple[int, s
                 else:
                     headings.append((line.level, line.text))
                 builder.heading(headings[-1][0], headings[-1][1])
+            elif line.table:
+                # A table is a paragraph of its own, one row per line.
+                if paragraph and not (previous is not None and previous.table):
+                    builder.paragraph("\n".join(paragraph))
+                    paragraph = []
+                paragraph.append(line.text)
             else:
+                if previous is not None and previous.table and paragraph:
+                    builder.paragraph("\n".join(paragraph))
+                    paragraph = []
                 how = _attach(previous, line, paragraph, layout)
                 if how == "paragraph":
                     if paragraph:
