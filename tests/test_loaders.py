@@ -662,3 +662,24 @@ def test_policy_documents_load(path):
     assert doc.title.strip()
     assert doc.text.strip()
     assert_clean(doc)
+
+
+HANDBOOK_2 = REPO_ROOT / "eval" / "corpora" / "handbook-2"
+
+
+@pytest.mark.parametrize(
+    "name,row",
+    [
+        # A Word table, a PDF table drawn in columns, an ASCII table in plain text.
+        ("leaving-the-company.docx", "Employee group: Grades 5 to 7; Notice you must give: 2 months"),
+        ("business-travel-and-subsistence.pdf", "Location: Dublin; Hotel per night: EUR 190"),
+        ("company-vehicles-and-mileage.txt", "Rate: 25p per mile"),
+    ],
+)
+def test_tables_of_the_second_eval_corpus_reach_the_chunks_labelled(name, row):
+    """The UK handbook was written by someone else in other formats: its tables must come out
+    row by row with their headers whatever the file type."""
+    from policywise.ingest.chunker import chunk_document
+
+    chunks = "\n".join(c.text for c in chunk_document(load(HANDBOOK_2 / name)))
+    assert row in chunks
