@@ -546,7 +546,7 @@ def test_the_band_that_holds_the_askers_quantity_answers(bands_assistant, questi
         ("I have 6 years' service", [("month", 72.0)]),
         ("about a year and a half ago", [("month", 18.0)]),
         ("I'm in grade 5", [("grade", 5.0)]),
-        ("a $40 cab ride", [("$", 40.0)]),
+        ("a $40 cab ride", []),  # amounts of money are not compared (answer/conditions.py)
         ("I work 24 hrs a week", [("hour", 24.0)]),  # "a week" is a rate, not a quantity
         ("How many grades are there?", []),
     ],
@@ -565,7 +565,6 @@ def test_question_quantities(question, quantities) -> None:
         ("Continuous service: 2 years but less than 5 years; Annual leave: 26 days", ("month", 36.0), 1),
         ("Years of service: 0-2; Days per year: 15", ("month", 36.0), -1),
         ("Employee group: Grades 5 to 7; Notice: 2 months", ("grade", 6.0), 1),
-        ("Receipts are needed for expenses over $25.", ("$", 40.0), 1),
         # weeks of a leave say nothing about months of service
         ("Weeks 17 to 26: half basic pay.", ("month", 12.0), 0),
     ],

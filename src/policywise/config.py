@@ -56,8 +56,8 @@ class Settings:
     # Retrieval
     top_k: int = 5
     candidates: int = 30
-    fusion: str = "convex"  # convex: cosine + weight * normalised BM25; rrf: reciprocal-rank fusion
-    lexical_weight: float = 0.15
+    fusion: str = "convex"  # convex: cosine + weight * term coverage; rrf: reciprocal-rank fusion
+    lexical_weight: float = 0.2
     rrf_k: int = 20
     dense_weight: float = 1.0
     # Below these the question is treated as not covered by any policy.

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (exact or Chroma) + BM25, fused (cosine + weighted BM25), gated by relevance.
+"""Hybrid retrieval: dense (exact or Chroma) + BM25 candidates, fused (cosine + weighted term coverage),
+gated by relevance.
 
 The gate is what lets PolicyWise say "no policy covers this" instead of returning the least-bad
 passages: a question counts as covered only when the best passage is semantically close to it or
@@ -12,6 +13,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,14 +107,23 @@ class Retriever:
                 dense[cid] = (len(dense), sim)
         payload = {cid: chunks.payload(cid) for cid in {*dense, *lexical} if cid in chunks}
 
-        fused = self._fuse(dense, lexical)
+        lex = self.index.lexical
+
+        def coverage_of(cid: str, count_unknown: bool = True) -> float:
+            text, meta = payload[cid]
+            head = header_text(str(meta.get("title", "")), str(meta.get("section", "")))
+            return lex.coverage(query, head + text, count_unknown)
+
+        # Ranking compares passages with each other: terms no passage has would only shrink the bonus.
+        fused = self._fuse(dense, lexical, lambda cid: coverage_of(cid, count_unknown=False))
         # Only the head of the ranking can be returned; 4x k leaves room for collapsed near-duplicates.
         head = [(cid, score) for cid, score in fused if cid in payload][: max(k, 5) * 4]
         hits = [self._hit(cid, score, dense, lexical, payload) for cid, score in head]
         best_dense = max((s for _, s in dense.values()), default=0.0)
-        lex = self.index.lexical
-        coverage = [lex.coverage(query, header_text(h.title, h.section) + h.text) for h in hits[:5]]
-        best_cov = max(coverage, default=0.0)
+        coverage = [coverage_of(h.chunk_id) for h in hits[:5]]
+        # Over every candidate, not only the head of the ranking: a passage naming the question's
+        # terms counts even where its cosine keeps it out of the first five.
+        best_cov = max((coverage_of(cid) for cid in payload), default=0.0)
         covered = self._covered(mode, best_dense, best_cov)
         if gate and not covered:
             hits = []
@@ -135,23 +146,26 @@ class Retriever:
         )
 
     def _fuse(
-        self, dense: dict[str, tuple[int, float]], lexical: dict[str, tuple[int, float]]
+        self,
+        dense: dict[str, tuple[int, float]],
+        lexical: dict[str, tuple[int, float]],
+        coverage: Callable[[str], float],
     ) -> list[tuple[str, float]]:
         if self.settings.fusion == "rrf":
             return self._fuse_rrf(dense, lexical)
-        # Convex fusion: cosine similarity plus a small, query-normalised BM25 bonus. On our eval sets
-        # it beat reciprocal-rank fusion (docs/evaluation.md): ranks throw away how far ahead the dense
-        # winner is, and BM25 ranks are noisy on paraphrased questions.
-        if not lexical:
-            return sorted(((cid, sim) for cid, (_, sim) in dense.items()), key=lambda x: (-x[1], x[0]))
         if not dense:
-            top = max(score for _, score in lexical.values()) or 1.0
+            top = max((score for _, score in lexical.values()), default=0.0) or 1.0
             return sorted(((cid, sc / top) for cid, (_, sc) in lexical.items()), key=lambda x: (-x[1], x[0]))
-        top = max(score for _, score in lexical.values()) or 1.0
+        # Convex fusion: cosine similarity plus a small bonus for the share of the question's
+        # informative (IDF-weighted) terms the passage contains; BM25 contributes candidates the
+        # dense model missed. A bonus relative to the best BM25 score gave the full bonus to the
+        # best lexical match however weak it was, which misled paraphrased questions (on a third
+        # eval set written by someone else, hit@1 of paraphrases 0.4; docs/evaluation.md).
         w = self.settings.lexical_weight
         scores = {cid: sim for cid, (_, sim) in dense.items()}
-        for cid, (_, sc) in lexical.items():
-            scores[cid] = scores.get(cid, 0.0) + w * sc / top
+        if lexical:
+            for cid in scores.keys() | lexical.keys():
+                scores[cid] = scores.get(cid, 0.0) + w * coverage(cid)
         return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
 
     def _fuse_rrf(

@@ -3,11 +3,15 @@
 Policies state many rules by bands: "2 years but less than 5 years: 26 days", "Grades 5 to 7: 2
 months", "more than 12 months after completion: 50%". A sentence model reads every band as equally
 close to "I have 6 years' service", and the wrong row is then as likely as the right one. Here the
-question's quantities ("6 years", "grade 6", "a year and a half ago", "$40") are compared with the
+question's quantities ("6 years", "grade 6", "a year and a half ago") are compared with the
 bands a sentence states in the same unit: a band that contains the quantity is the asker's case, a
 band that excludes it is someone else's. Units are compared as written, except that years count as
 12 months ("a year and a half ago" against "13 to 24 months"): "weeks 17 to 26" of a leave says
 nothing about "one year of service".
+
+Amounts of money are left out on purpose: policies state many unrelated rules in money ("receipts
+over $25", "meals up to $75 a day"), so "a $15 cab ride" falling inside one band and outside another
+says nothing about which rule is the asker's (measured: it turned a correct answer into a refusal).
 """
 
 from __future__ import annotations
@@ -34,12 +38,10 @@ _UNITS = {
 _PREFIX_UNITS = {"grade"}  # written before the number: "grade 6", "Grades 5 to 7"
 _NUM = r"(\d+(?:[.,]\d+)?|" + "|".join(_WORD_NUMBERS) + r"|an?)"
 _UNIT = r"(" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")\b'?"
-_MONEY = r"([$£€])\s?(\d[\d,]*(?:\.\d+)?)"
 
 # A year and a half, one and a half years, 2.5 years.
 _AND_A_HALF = re.compile(rf"\b{_NUM}\s+{_UNIT}\s+and\s+a\s+half\b|\b{_NUM}\s+and\s+a\s+half\s+{_UNIT}", re.I)
 _QUANTITY = re.compile(rf"\b{_NUM}[\s-]*{_UNIT}|\b{_UNIT}\s+{_NUM}\b", re.I)
-_MONEY_Q = re.compile(_MONEY)
 
 _LOW = r"(?:at\s+least|more\s+than|over|from|after|beyond|a\s+minimum\s+of|minimum)"
 _HIGH = (
@@ -62,8 +64,6 @@ _UPPER_BOUND = re.compile(
 )
 # A table cell labelled by its column header: "Years of service: 0-2", "Grade: 5 to 7", "Years: 6+"
 _LABELLED = re.compile(rf"^\s*([^:]*?)\b{_UNIT}[^:]*:\s*{_NUM}\s*(?:(\+)|{_TO}{_NUM})\s*$", re.I)
-_MONEY_LOW = re.compile(rf"\b{_LOW}\s+{_MONEY}|{_MONEY}\s+or\s+more\b", re.I)
-_MONEY_HIGH = re.compile(rf"\b{_HIGH}\s+{_MONEY}|{_MONEY}\s+or\s+less\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _is_number(token: str) -> bool:
 
 
 def question_quantities(question: str) -> list[tuple[str, float]]:
-    """The quantities a question states about the asker: ("year", 6.0), ("grade", 6.0), ("$", 40.0)."""
+    """The quantities a question states about the asker: ("month", 72.0) for 6 years, ("grade", 6.0)."""
     out: list[tuple[str, float]] = []
     text = question
     for m in _AND_A_HALF.finditer(text):
@@ -131,10 +131,6 @@ def question_quantities(question: str) -> list[tuple[str, float]]:
         if (m.group(1) or m.group(4) or "").lower() in ("a", "an"):
             continue  # "24 hrs a week" is a rate, not a week
         out.append((unit, value))
-    for m in _MONEY_Q.finditer(text):
-        value = _number(m.group(2))
-        if value is not None:
-            out.append((m.group(1), value))
     return out
 
 
@@ -172,16 +168,6 @@ def bands(sentence: str) -> list[Band]:
             if parsed:
                 strict = re.match(r"(?:less|fewer|under|before)", m.group(0), re.I) is not None
                 add(parsed[0], 0.0, parsed[1][0], high_open=strict)
-        for m in _MONEY_LOW.finditer(rest):
-            symbol, amount = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-            value = _number(amount)
-            if value is not None:
-                add(symbol, value, math.inf)
-        for m in _MONEY_HIGH.finditer(rest):
-            symbol, amount = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-            value = _number(amount)
-            if value is not None:
-                add(symbol, 0.0, value)
         out.extend(found.values())
     return out
 

@@ -253,13 +253,16 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def coverage(self, query: str, text: str) -> float:
-        """IDF-weighted share of the query's known terms that occur in ``text`` (0..1).
+    def coverage(self, query: str, text: str, count_unknown: bool = True) -> float:
+        """IDF-weighted share of the query's terms that occur in ``text`` (0..1).
 
         Terms absent from the whole index count against coverage too, at the weight of the rarest
-        term: a question about something no document mentions is not covered.
+        term: a question about something no document mentions is not covered. ``count_unknown=False``
+        leaves them out, to compare passages with each other (no passage has them).
         """
         weights = self._query_weights(query)
+        if not count_unknown:
+            weights = tuple((tok, w) for tok, w in weights if tok in self._df)
         if not weights:
             return 0.0
         present = term_set(text)
