@@ -57,7 +57,7 @@ class Settings:
     top_k: int = 5
     candidates: int = 30
     fusion: str = "convex"  # convex: cosine + weight * term coverage; rrf: reciprocal-rank fusion
-    lexical_weight: float = 0.2
+    lexical_weight: float | None = None  # None: the per-model default in retrieve.py
     rrf_k: int = 20
     dense_weight: float = 1.0
     # Below these the question is treated as not covered by any policy.

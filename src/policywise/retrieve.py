@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 # Chosen from the eval set's answerable vs unanswerable score distributions (docs/evaluation.md);
 # the two models spread similarities differently, so one number would not fit both.
 DEFAULT_MIN_DENSE = {"all-MiniLM-L6-v2": 0.36, "paraphrase-MiniLM-L3-v2": 0.30}
+# Weight of a passage's term coverage beside its cosine, per model: the weaker dense model needs more
+# lexical evidence (measured on three eval sets, docs/evaluation.md).
+DEFAULT_LEXICAL_WEIGHT = {"all-MiniLM-L6-v2": 0.2, "paraphrase-MiniLM-L3-v2": 0.4}
 # Below min_dense, a passage still counts if it is not far off and shares informative terms with
 # the question (an exact name, a form, a system the dense model under-rates).
 LEXICAL_RESCUE_MARGIN = 0.1
@@ -60,6 +63,11 @@ class Retriever:
             settings.min_dense_score
             if settings.min_dense_score is not None
             else DEFAULT_MIN_DENSE.get(embedder.name, 0.45)
+        )
+        self.lexical_weight = (
+            settings.lexical_weight
+            if settings.lexical_weight is not None
+            else DEFAULT_LEXICAL_WEIGHT.get(embedder.name, 0.2)
         )
         self._lock = threading.Lock()
         self._speller: SpellingCorrector | None = None
@@ -161,7 +169,7 @@ class Retriever:
         # dense model missed. A bonus relative to the best BM25 score gave the full bonus to the
         # best lexical match however weak it was, which misled paraphrased questions (on a third
         # eval set written by someone else, hit@1 of paraphrases 0.4; docs/evaluation.md).
-        w = self.settings.lexical_weight
+        w = self.lexical_weight
         scores = {cid: sim for cid, (_, sim) in dense.items()}
         if lexical:
             for cid in scores.keys() | lexical.keys():
@@ -172,7 +180,8 @@ class Retriever:
         self, dense: dict[str, tuple[int, float]], lexical: dict[str, tuple[int, float]]
     ) -> list[tuple[str, float]]:
         k = self.settings.rrf_k
-        wd, wl = self.settings.dense_weight, self.settings.lexical_weight
+        wd = self.settings.dense_weight
+        wl = self.settings.lexical_weight if self.settings.lexical_weight is not None else 1.0
         best = (wd if dense else 0.0) / (k + 1) + (wl if lexical else 0.0) / (k + 1)
         scores: dict[str, float] = {}
         for cid, (rank, _) in dense.items():
