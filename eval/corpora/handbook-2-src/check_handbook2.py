@@ -105,10 +105,10 @@ def main() -> int:
             if not hits:
                 print(q["id"], "keyword not in gold docs:", kw)
                 ok = False
-        if q["kind"] == "multi_doc":
+        if q["kind"] == "multi-doc":
             for g in q["gold_docs"]:
                 if not any(norm(kw) in normed[g] for kw in q["answer_keywords"]):
-                    print(q["id"], "multi_doc: no keyword from", g, "(info only)")
+                    print(q["id"], "multi-doc: no keyword from", g, "(info only)")
     print("documents never used as gold:", sorted(set(docs) - used) or "none")
 
     everything = " ".join(normed.values()) + " " + norm((CORPUS / "SOURCES.md").read_text())

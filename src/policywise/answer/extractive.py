@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -262,25 +263,40 @@ def _bare_yes_no(c: Candidate) -> bool:
     return c.faq_question is None and len(c.text) < 12 and bool(_YES_NO.match(c.text))
 
 
+def _inherit(
+    cands: list[Candidate],
+    is_head: Callable[[Candidate], bool],
+    may_follow: Callable[[Candidate, Candidate], bool],
+    span: int,
+    decay: float,
+    link: str,
+) -> None:
+    """Let up to ``span`` consecutive sentences after a head sentence of the same passage inherit its
+    score (less ``decay`` per step), and remember the head in their attribute ``link``."""
+    by_passage: dict[str, list[Candidate]] = {}
+    for c in cands:
+        by_passage.setdefault(c.hit.chunk_id, []).append(c)
+    for group in by_passage.values():
+        group.sort(key=lambda c: c.index)
+        for i, head in enumerate(group):
+            if not is_head(head):
+                continue
+            for step, c in enumerate(group[i + 1 : i + 1 + span]):
+                if c.index != head.index + 1 + step or not may_follow(c, head):
+                    break
+                c.score = max(c.score, head.score - decay * step)
+                setattr(c, link, head)
+
+
 def _credit_faq_answers(cands: list[Candidate]) -> None:
     """Let the sentences answering an FAQ question inherit the question's score.
 
     FAQ questions are phrased the way employees ask, so they match a question better than their
     answers do ("Can I add my domestic partner?" / "Yes, if the plan allows.").
     """
-    by_passage: dict[str, list[Candidate]] = {}
-    for c in cands:
-        by_passage.setdefault(c.hit.chunk_id, []).append(c)
-    for group in by_passage.values():
-        group.sort(key=lambda c: c.index)
-        for i, q in enumerate(group):
-            if not q.is_question:
-                continue
-            for step, a in enumerate(group[i + 1 : i + 1 + FAQ_SPAN]):
-                if a.is_question or a.index != q.index + 1 + step:
-                    break
-                a.score = max(a.score, q.score - FAQ_DECAY * step)
-                a.faq_question = q
+    _inherit(
+        cands, lambda c: c.is_question, lambda c, _: not c.is_question, FAQ_SPAN, FAQ_DECAY, "faq_question"
+    )
 
 
 _ITEM_MARKER = re.compile(r"^\s*(?:[-*•]|\(?[a-z]\)|\(?[ivx]{1,4}\)|\d{1,2}[.)])\s+", re.IGNORECASE)
@@ -290,6 +306,8 @@ LIST_DECAY = 0.02
 
 
 def _is_item_of(item: Candidate, lead: Candidate) -> bool:
+    if item.is_lead_in:
+        return False
     if _ITEM_MARKER.match(item.raw):
         return True
     # Numbered clauses: "3.4 ... as follows:" is completed by "3.4.1", "3.4.2", ...
@@ -300,19 +318,7 @@ def _is_item_of(item: Candidate, lead: Candidate) -> bool:
 def _credit_list_items(cands: list[Candidate]) -> None:
     """Let the items of a list inherit the match of its lead-in, which says what the list is about
     ("An employee with Enhanced Pay Service receives:"), while the items carry the facts."""
-    by_passage: dict[str, list[Candidate]] = {}
-    for c in cands:
-        by_passage.setdefault(c.hit.chunk_id, []).append(c)
-    for group in by_passage.values():
-        group.sort(key=lambda c: c.index)
-        for i, lead in enumerate(group):
-            if not lead.is_lead_in:
-                continue
-            for step, item in enumerate(group[i + 1 : i + 1 + LIST_SPAN]):
-                if item.index != lead.index + 1 + step or item.is_lead_in or not _is_item_of(item, lead):
-                    break
-                item.score = max(item.score, lead.score - LIST_DECAY * step)
-                item.lead_in = lead
+    _inherit(cands, lambda c: c.is_lead_in, _is_item_of, LIST_SPAN, LIST_DECAY, "lead_in")
 
 
 def _redundant(c: Candidate, chosen: list[Candidate]) -> bool:
