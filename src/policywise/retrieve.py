@@ -117,21 +117,23 @@ class Retriever:
 
         lex = self.index.lexical
 
-        def coverage_of(cid: str, count_unknown: bool = True) -> float:
-            text, meta = payload[cid]
-            head = header_text(str(meta.get("title", "")), str(meta.get("section", "")))
-            return lex.coverage(query, head + text, count_unknown)
-
+        # Each candidate's share of the question's terms, once: (all terms, terms the index knows).
+        coverages = {
+            cid: lex.coverages(
+                query, header_text(str(meta.get("title", "")), str(meta.get("section", ""))) + text
+            )
+            for cid, (text, meta) in payload.items()
+        }
         # Ranking compares passages with each other: terms no passage has would only shrink the bonus.
-        fused = self._fuse(dense, lexical, lambda cid: coverage_of(cid, count_unknown=False))
+        fused = self._fuse(dense, lexical, lambda cid: coverages.get(cid, (0.0, 0.0))[1])
         # Only the head of the ranking can be returned; 4x k leaves room for collapsed near-duplicates.
         head = [(cid, score) for cid, score in fused if cid in payload][: max(k, 5) * 4]
         hits = [self._hit(cid, score, dense, lexical, payload) for cid, score in head]
         best_dense = max((s for _, s in dense.values()), default=0.0)
-        coverage = [coverage_of(h.chunk_id) for h in hits[:5]]
+        coverage = [coverages[h.chunk_id][0] for h in hits[:5]]
         # Over every candidate, not only the head of the ranking: a passage naming the question's
         # terms counts even where its cosine keeps it out of the first five.
-        best_cov = max((coverage_of(cid) for cid in payload), default=0.0)
+        best_cov = max((c[0] for c in coverages.values()), default=0.0)
         covered = self._covered(mode, best_dense, best_cov)
         if gate and not covered:
             hits = []

@@ -253,22 +253,29 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def coverage(self, query: str, text: str, count_unknown: bool = True) -> float:
+    def coverage(self, query: str, text: str) -> float:
         """IDF-weighted share of the query's terms that occur in ``text`` (0..1).
 
         Terms absent from the whole index count against coverage too, at the weight of the rarest
-        term: a question about something no document mentions is not covered. ``count_unknown=False``
-        leaves them out, to compare passages with each other (no passage has them).
+        term: a question about something no document mentions is not covered.
         """
+        return self.coverages(query, text)[0]
+
+    def coverages(self, query: str, text: str) -> tuple[float, float]:
+        """``coverage`` and the same share among the terms the index knows: passages are compared
+        with each other on the second (no passage has the unknown terms)."""
         weights = self._query_weights(query)
-        if not count_unknown:
-            weights = tuple((tok, w) for tok, w in weights if tok in self._df)
         if not weights:
-            return 0.0
+            return 0.0, 0.0
         present = term_set(text)
-        total = sum(w for _, w in weights)
-        got = sum(w for tok, w in weights if tok in present)
-        return got / total if total else 0.0
+        total = known = got = 0.0
+        for tok, w in weights:
+            total += w
+            if tok in self._df:
+                known += w
+            if tok in present:
+                got += w
+        return (got / total if total else 0.0), (got / known if known else 0.0)
 
     def _query_weights(self, query: str) -> tuple[tuple[str, float], ...]:
         # One question is scored against ~30 passages and ~150 sentences: weigh its terms once.
