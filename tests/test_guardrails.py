@@ -24,7 +24,7 @@ from policywise.ingest.loaders import SUPPORTED_SUFFIXES, load_document
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY_DIR = ROOT / "data" / "policies"
-EVAL_FILES = (ROOT / "eval" / "questions.jsonl", ROOT / "eval" / "external_questions.jsonl")
+EVAL_FILES = tuple(sorted((ROOT / "eval").glob("*questions.jsonl")))
 GUARDED = ("standard", "strict")
 
 
