@@ -32,6 +32,9 @@ W_COVERAGE = 0.3
 W_PASSAGE = 0.6
 RANK_PENALTY = 0.02
 W_NEW_TERMS = 0.25  # bonus for covering question terms the answer does not cover yet
+# Maximal marginal relevance: a further sentence pays for its similarity to the closest one already chosen,
+# so "must be used by March 31" does not crowd out the rule itself next to "unused on March 31 are forfeited".
+W_DIVERSITY = 0.2
 MAX_PASSAGES = 5
 MAX_DROP = 0.3  # a further sentence must score within this of the best one
 OTHER_SOURCE_PENALTY = 0.2  # further sentences from another document must earn their place
@@ -173,7 +176,8 @@ class ExtractiveComposer:
                 if c in chosen or best.score - (c.score - penalty) > MAX_DROP or _redundant(c, chosen):
                     continue
                 gain = sum(weights[t] for t in c.terms - covered) / total_w
-                value = c.score + W_NEW_TERMS * gain - penalty
+                closest = max(float(np.dot(c.vector, o.vector)) for o in chosen)
+                value = c.score + W_NEW_TERMS * gain - penalty - W_DIVERSITY * closest
                 if value > pick_value:
                     pick, pick_value = c, value
             if pick is None:
