@@ -591,3 +591,20 @@ def test_amounts_in_the_forms_policies_write_them(text, states_amount) -> None:
     from policywise.answer.answerability import has_fact
 
     assert has_fact("amount", text) is states_amount
+
+
+@pytest.mark.parametrize(
+    "question,kind",
+    [
+        ("When do benefits start?", "date"),
+        ("I'm new. By when must I enrol?", "date"),
+        ("How many PTO days do I get, and when do they reset?", "count"),
+        # "when" as a conjunction asks for no date: such questions were refused for lacking one.
+        ("Which button do I click when I get a suspicious email?", None),
+        ("Do I still get paid when I'm off sick?", None),
+    ],
+)
+def test_the_kind_of_fact_a_question_asks_for(question, kind) -> None:
+    from policywise.answer.answerability import asks_for
+
+    assert asks_for(question) == kind

@@ -70,7 +70,10 @@ _ASKS = [
     (
         "date",
         re.compile(
-            r"\bwhen\b|\bwhat (?:date|day|time)\b|\bwhich (?:exact )?(?:dates?|days?)\b|\bby when\b|"
+            # "when" asks for a date where it opens a question, not as a conjunction ("which button do I
+            # click when I get a phishing email?")
+            r"(?:^|[.?!;]\s*|,\s*|\b(?:and|or|but|by|until|since|from)\s+)when\b|"
+            r"\bwhat (?:date|day|time)\b|\bwhich (?:exact )?(?:dates?|days?)\b|"
             r"\bdeadline\b|\bhow soon\b|\bhow quickly\b|\bhow fast\b",
             re.I,
         ),
