@@ -566,6 +566,13 @@ def test_question_quantities(question, quantities) -> None:
         ("Continuous service: 2 years but less than 5 years; Annual leave: 26 days", ("month", 36.0), 1),
         ("Years of service: 0-2; Days per year: 15", ("month", 36.0), -1),
         ("Employee group: Grades 5 to 7; Notice: 2 months", ("grade", 6.0), 1),
+        ("Years of service: 10 to less than 15 years; Accrual: 0.1269", ("month", 84.0), -1),
+        ("Years of service: 6 to less than 10 years; Accrual: 0.1154", ("month", 84.0), 1),
+        (
+            "Occurrence: Tardy; Definition: Clocking in 6 to 59 minutes late; Points: 0.5 point",
+            ("minute", 8.0),
+            1,
+        ),
         # weeks of a leave say nothing about months of service
         ("Weeks 17 to 26: half basic pay.", ("month", 12.0), 0),
     ],
@@ -608,3 +615,54 @@ def test_the_kind_of_fact_a_question_asks_for(question, kind) -> None:
     from policywise.answer.answerability import asks_for
 
     assert asks_for(question) == kind
+
+
+LONG_TABLE_POLICY = "\n".join(
+    [
+        "# Service Awards",
+        "",
+        "## Award by length of service",
+        "",
+        "Awards are paid in the month of the anniversary.",
+        "",
+        "| Completed service | Award | Extra leave |",
+        "|---|---|---|",
+        *(
+            f"| {n} to less than {n + 1} years of continuous service with the company "
+            f"| ${(n + 1) * 75} gift card | {n % 3 + 1} extra days of leave in the anniversary year |"
+            for n in range(1, 15)
+        ),
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def long_table_assistant(settings, tmp_path_factory):
+    return _assistant_over(settings, tmp_path_factory.mktemp("longtable"), "awards.md", LONG_TABLE_POLICY)
+
+
+def test_the_askers_row_is_found_in_a_table_longer_than_a_chunk(long_table_assistant) -> None:
+    index = long_table_assistant.retriever.index
+    rows = [cid for cid in index.chunks.ids if "gift card" in index.chunks.payload(cid)[0]]
+    assert len(rows) >= 3, "the table should span several chunks"
+    # The chunks under one heading know each other, in document order.
+    siblings = index.chunks.section_siblings(rows[0])
+    assert set(rows[1:]) <= set(siblings)
+    a = long_table_assistant.ask("I have 13 and a half years of service. What award do I get?")
+    assert a.status == "answered", a.answer
+    first = _sentences(a.answer)[0]
+    assert "13 to less than 14 years" in first and "$1050 gift card" in first, a.answer
+
+
+@pytest.mark.parametrize(
+    "sentence,shown",
+    [
+        ("TO: All employees FROM: Employee Health RE: Needle-stick injuries", False),
+        ("Date: March 31; Holiday: Cesar Chavez Day", True),
+        ("Send it to: hr@example.com within 5 days.", True),
+    ],
+)
+def test_a_memo_header_is_not_an_answer_sentence(sentence, shown) -> None:
+    from policywise.answer.extractive import ExtractiveComposer
+
+    assert (ExtractiveComposer._display(sentence) is not None) is shown

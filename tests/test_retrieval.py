@@ -121,16 +121,22 @@ def test_third_party_corpus_ingests_and_retrieves(tmp_path, settings, external_c
     index.close()
 
 
-def test_corpus_in_another_style_ingests_and_retrieves(tmp_path, settings) -> None:
-    """The UK handbook (Word, PDF tables, intranet HTML, ASCII tables, numbered clauses), written by
-    someone who had not seen this code: every file ingests and the gold document is among the first
+@pytest.mark.parametrize(
+    "corpus_name,questions_name",
+    [("handbook-2", "handbook2_questions.jsonl"), ("handbook-3", "handbook3_questions.jsonl")],
+)
+def test_corpus_in_another_style_ingests_and_retrieves(
+    tmp_path, settings, corpus_name, questions_name
+) -> None:
+    """Handbooks written by people who had not seen this code (Word, PDF tables, intranet HTML, ASCII
+    tables, memos, numbered clauses): every file ingests and the gold document is among the first
     three for nearly every answerable question."""
-    corpus = ROOT / "eval" / "corpora" / "handbook-2"
-    report = ingest([corpus], settings, index_root=tmp_path / "h2")
+    corpus = ROOT / "eval" / "corpora" / corpus_name
+    report = ingest([corpus], settings, index_root=tmp_path / "idx")
     assert set(report.added) == {p.name for p in corpus.iterdir() if p.is_file()}
-    index = PolicyIndex.open(tmp_path / "h2")
+    index = PolicyIndex.open(tmp_path / "idx")
     r = Retriever(index, Embedder(settings.embedding_model), settings)
-    questions = load_questions(ROOT / "eval" / "handbook2_questions.jsonl")
+    questions = load_questions(ROOT / "eval" / questions_name)
     answerable = [q for q in questions if q["gold_docs"]]
     found = sum(
         bool({Path(h.source).name for h in r.search(q["question"], k=5).hits[:3]} & set(q["gold_docs"]))

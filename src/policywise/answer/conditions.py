@@ -31,6 +31,7 @@ _UNITS = {
     "week": "week", "weeks": "week", "wk": "week", "wks": "week",
     "day": "day", "days": "day", "night": "night", "nights": "night",
     "hour": "hour", "hours": "hour", "hr": "hour", "hrs": "hour",
+    "minute": "minute", "minutes": "minute", "min": "minute", "mins": "minute",
     "mile": "mile", "miles": "mile", "km": "km", "kilometres": "km", "kilometers": "km",
     "grade": "grade", "grades": "grade", "level": "grade", "levels": "grade",
     "band": "grade", "bands": "grade",
@@ -51,6 +52,10 @@ _HIGH = (
 _TO = r"\s*(?:to|-|–|—|and)\s*"
 # "2 to 5 years", "0-2 years", "between 2 and 5 years", "grades 5 to 7", "weeks 17 to 26"
 _SPAN = re.compile(rf"(?:between\s+)?\b{_NUM}{_TO}{_NUM}[\s-]*{_UNIT}|\b{_UNIT}\s+{_NUM}{_TO}{_NUM}\b", re.I)
+# "10 to less than 15 years", "2 years but less than 5 years": the upper bound is excluded
+_SPAN_OPEN = re.compile(
+    rf"\b{_NUM}[\s-]*(?:{_UNIT}\s+)?(?:to|but|and|-)\s+(?:less|fewer)\s+than\s+{_NUM}[\s-]*{_UNIT}", re.I
+)
 # "5 years or more", "6+ years", "grade 8 and above", "10 years or longer"
 _OPEN_UP = re.compile(
     rf"\b{_NUM}\s*\+\s*{_UNIT}|\b{_NUM}[\s-]*{_UNIT}\s+(?:or|and)\s+(?:more|above|over|longer|greater|higher)\b|"
@@ -149,7 +154,12 @@ def bands(sentence: str) -> list[Band]:
             elif parsed and len(parsed[1]) == 2 and parsed[1][0] <= parsed[1][1]:
                 add(parsed[0], parsed[1][0], parsed[1][1])
         rest = segment
-        for m in _SPAN.finditer(segment):
+        for m in _SPAN_OPEN.finditer(segment):
+            parsed = _unit_and_numbers(m.groups())
+            if parsed and len(parsed[1]) == 2 and parsed[1][0] < parsed[1][1]:
+                add(parsed[0], parsed[1][0], parsed[1][1], high_open=True)
+            rest = rest.replace(m.group(0), " ")
+        for m in _SPAN.finditer(rest):
             parsed = _unit_and_numbers(m.groups())
             if parsed and len(parsed[1]) == 2 and parsed[1][0] <= parsed[1][1]:
                 add(parsed[0], parsed[1][0], parsed[1][1])

@@ -49,6 +49,7 @@ CONDITION_PENALTY = 0.15
 _LEADING_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)]|[a-z][.)])\s+")
 # FAQ labels ("Q: ...", "A: ...") are layout, not content.
 _QA_LABEL = re.compile(r"^(?:q|a|question|answer)\s*[:.)]\s+", re.IGNORECASE)
+_MEMO_FIELD = re.compile(r"\b(to|from|cc|bcc|subject|re)\s*:")
 _YES_NO = re.compile(r"^(?:yes|no)\b", re.IGNORECASE)
 FAQ_SPAN = 3  # sentences after an FAQ question that make up its answer
 FAQ_DECAY = 0.05  # each further answer sentence inherits a little less of the question's match
@@ -102,38 +103,38 @@ class ExtractiveComposer:
         return self._lexical or self.index.lexical
 
     def candidates(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> list[Candidate]:
-        store = self.index.sentences
         q_terms = set(tokenize(question))
         out: list[Candidate] = []
         for rank, hit in enumerate(hits[:MAX_PASSAGES]):
-            if hit.chunk_id not in store:
-                continue
-            sents = store.sentences(hit.chunk_id)
-            vecs = store.vectors(hit.chunk_id)
-            sims = vecs @ qvec.astype(np.float32) if len(sents) else []
-            for j, raw in enumerate(sents):
-                text = self._display(raw)
-                if text is None:
-                    continue
-                terms = term_set(text) & q_terms
-                out.append(
-                    Candidate(
-                        text=text,
-                        raw=raw,
-                        hit=hit,
-                        hit_rank=rank,
-                        index=j,
-                        vector=vecs[j],
-                        cos=float(sims[j]),
-                        coverage=self.lexical.coverage(question, text),
-                        terms=terms,
-                        is_question=text.endswith("?"),
-                        is_lead_in=text.endswith(":"),
-                    )
-                )
-        scoped = {h.chunk_id: bool(out_of_scope_places(question, h.section)) for h in hits[:MAX_PASSAGES]}
+            out.extend(self._sentences(question, q_terms, qvec, hit, rank))
         quantities = question_quantities(question)
         verdicts = [fit(quantities, c.text) for c in out]
+        if quantities and 1 not in verdicts:
+            # No passage states the asker's case, but a table longer than a chunk keeps its other rows
+            # in the chunks around it ("12 to less than 18 months" beside "24 months or more"). Sentences
+            # of the same sections that state a band in the question's units join, with their passage's
+            # score and rank.
+            seen = {h.chunk_id for h in hits}
+            for rank, hit in enumerate(hits[:MAX_PASSAGES]):
+                for cid in self.index.chunks.section_siblings(hit.chunk_id):
+                    if cid in seen:
+                        continue
+                    seen.add(cid)
+                    text, meta = self.index.chunks.payload(cid)
+                    sibling = replace(
+                        hit,
+                        chunk_id=cid,
+                        text=text,
+                        section=str(meta.get("section", hit.section)),
+                        page=meta.get("page"),
+                        position=int(meta.get("position", 0)),
+                    )
+                    for extra in self._sentences(question, q_terms, qvec, sibling, rank):
+                        verdict = fit(quantities, extra.text)
+                        if verdict:
+                            out.append(extra)
+                            verdicts.append(verdict)
+        scoped = {h.chunk_id: bool(out_of_scope_places(question, h.section)) for h in hits[:MAX_PASSAGES]}
         for c, verdict in zip(out, verdicts, strict=True):
             c.score = c.cos + W_COVERAGE * c.coverage + W_PASSAGE * c.hit.score - RANK_PENALTY * c.hit_rank
             if scoped.get(c.hit.chunk_id):
@@ -144,6 +145,37 @@ class ExtractiveComposer:
                 c.score -= CONDITION_PENALTY
         _credit_faq_answers(out)
         _credit_list_items(out)
+        return out
+
+    def _sentences(
+        self, question: str, q_terms: set[str], qvec: np.ndarray, hit: Hit, rank: int
+    ) -> list[Candidate]:
+        store = self.index.sentences
+        if hit.chunk_id not in store:
+            return []
+        sents = store.sentences(hit.chunk_id)
+        vecs = store.vectors(hit.chunk_id)
+        sims = vecs @ qvec.astype(np.float32) if len(sents) else []
+        out = []
+        for j, raw in enumerate(sents):
+            text = self._display(raw)
+            if text is None:
+                continue
+            out.append(
+                Candidate(
+                    text=text,
+                    raw=raw,
+                    hit=hit,
+                    hit_rank=rank,
+                    index=j,
+                    vector=vecs[j],
+                    cos=float(sims[j]),
+                    coverage=self.lexical.coverage(question, text),
+                    terms=term_set(text) & q_terms,
+                    is_question=text.endswith("?"),
+                    is_lead_in=text.endswith(":"),
+                )
+            )
         return out
 
     def compose(
@@ -228,6 +260,8 @@ class ExtractiveComposer:
         text = _QA_LABEL.sub("", _LEADING_MARKER.sub("", text).strip()).strip()
         if len(text) < 12 and not _YES_NO.match(text):
             return None  # a label says nothing by itself
+        if len(set(_MEMO_FIELD.findall(text.lower()))) >= 2:
+            return None  # a memo's header block ("TO: ... FROM: ... RE: ..."), not a statement
         if text[0].islower():
             text = text[0].upper() + text[1:]
         return text

@@ -89,6 +89,7 @@ class ChunkStore:
         self._metas = metas
         self._vectors = vectors
         self._exact: np.ndarray | None = None
+        self._sections: dict[tuple[str, str], list[str]] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -109,6 +110,19 @@ class ChunkStore:
 
     def texts(self) -> list[str]:
         return list(self._texts)
+
+    def section_siblings(self, chunk_id: str) -> list[str]:
+        """The other chunks under the same heading of the same document, in document order (a PDF
+        section that runs over a page break counts as one)."""
+        if self._sections is None:
+            sections: dict[tuple[str, str], list[tuple[int, str]]] = {}
+            for cid, meta in zip(self.ids, self._metas, strict=True):
+                key = (str(meta.get("source", "")), str(meta.get("section", "")))
+                sections.setdefault(key, []).append((int(meta.get("position", 0)), cid))
+            self._sections = {key: [cid for _, cid in sorted(v)] for key, v in sections.items()}
+        meta = self._metas[self._row[chunk_id]]
+        key = (str(meta.get("source", "")), str(meta.get("section", "")))
+        return [cid for cid in self._sections.get(key, []) if cid != chunk_id]
 
     def nearest(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Exact cosine search over every chunk: ids and similarities, best first."""
