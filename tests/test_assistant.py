@@ -660,9 +660,11 @@ def test_the_askers_row_is_found_in_a_table_longer_than_a_chunk(long_table_assis
         ("TO: All employees FROM: Employee Health RE: Needle-stick injuries", False),
         ("Date: March 31; Holiday: Cesar Chavez Day", True),
         ("Send it to: hr@example.com within 5 days.", True),
+        ("MERCY RIDGE HEALTH SYSTEM EMPLOYEE HEALTH SERVICES", False),
+        ("NO. YOU MAY NOT CARRY OVER SICK DAYS INTO 2027.", True),
     ],
 )
-def test_a_memo_header_is_not_an_answer_sentence(sentence, shown) -> None:
+def test_memo_headers_and_banners_are_not_answer_sentences(sentence, shown) -> None:
     from policywise.answer.extractive import ExtractiveComposer
 
     assert (ExtractiveComposer._display(sentence) is not None) is shown

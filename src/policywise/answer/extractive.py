@@ -262,6 +262,8 @@ class ExtractiveComposer:
             return None  # a label says nothing by itself
         if len(set(_MEMO_FIELD.findall(text.lower()))) >= 2:
             return None  # a memo's header block ("TO: ... FROM: ... RE: ..."), not a statement
+        if not any(ch.islower() or ch.isdigit() for ch in text) and len(text.split()) <= 12:
+            return None  # a letterhead or banner in capitals ("MERCY RIDGE EMPLOYEE HEALTH SERVICES")
         if text[0].islower():
             text = text[0].upper() + text[1:]
         return text

@@ -133,6 +133,9 @@ class _Collector:
         self.fragments = []
 
 
+_MARKER = re.compile(r"[-–—•▪◦·*o]|\(?[0-9a-zA-Z]{1,3}[.)]")
+
+
 def _cells(inked: list[tuple[str, float, bool, float, float]]) -> tuple[list[str], list[float]]:
     """The line split where a piece starts well past where the one before it must have ended, with
     the x where each cell starts; empty lists for a line of one column."""
@@ -141,7 +144,8 @@ def _cells(inked: list[tuple[str, float, bool, float, float]]) -> tuple[list[str
     end = None
     for text, size, _, _, x in inked:
         # pypdf reports some pieces at the line's start x (after a font change): those continue the cell.
-        if end is None or x > end + _COLUMN_GAP * size:
+        # A bullet or list number set apart from its text is not a column of its own.
+        if end is None or (x > end + _COLUMN_GAP * size and not _MARKER.fullmatch(cells[-1])):
             cells.append(text.strip())
             starts.append(x)
         else:
@@ -162,20 +166,41 @@ def _aligned(a: _Line, b: _Line) -> bool:
     )
 
 
-def _mark_tables(lines: list[_Line]) -> None:
+def _mark_tables(pages: list[list[_Line]]) -> None:
     """Runs of two or more lines whose columns line up are table rows. With a header row (bold, as
-    tables are set) they read as a table, " | " between cells; without one, one row per line."""
-    i = 0
-    while i < len(lines):
-        j = i + 1
-        while len(lines[i].cells) > 1 and j < len(lines) and _aligned(lines[j - 1], lines[j]):
-            j += 1
-        if j - i >= 2:
-            separator = " | " if lines[i].bold else "; "
-            for line in lines[i:j]:
-                line.table = True
-                line.text = separator.join(clean_line(c) or "-" for c in line.cells)
-        i = max(j, i + 1)
+    tables are set) they read as a table, " | " between cells; a run on a later page whose columns
+    line up with the last header continues that table (its header is repeated); otherwise one row per
+    line, a label ending in ":" joined to its value ("Policy #: PRV-104")."""
+    header: _Line | None = None
+    for number, lines in enumerate(pages):
+        i = 0
+        while i < len(lines):
+            j = i + 1
+            while len(lines[i].cells) > 1 and j < len(lines) and _aligned(lines[j - 1], lines[j]):
+                j += 1
+            if j - i >= 2:
+                run = lines[i:j]
+                if run[0].bold:
+                    header = run[0]
+                elif header is not None and _aligned(header, run[0]):
+                    repeated = _Line(
+                        header.text, header.size, True, run[0].y, cells=header.cells, cell_x=header.cell_x
+                    )
+                    lines.insert(i, repeated)
+                    run = [repeated, *run]
+                    j += 1
+                for line in run:
+                    line.table = True
+                    cells = [clean_line(c) or "-" for c in line.cells]
+                    if run[0].bold:
+                        line.text = " | ".join(cells)
+                    else:
+                        line.text = cells[0] + "".join(
+                            (" " if before.endswith(":") else "; ") + cell
+                            for before, cell in itertools.pairwise(cells)
+                        )
+            i = max(j, i + 1)
+        pages[number] = lines
 
 
 def _multiply(a: list[float], b: list[float]) -> tuple[float, ...]:
@@ -199,9 +224,7 @@ def _page_lines(page: PageObject) -> list[_Line]:
         lines = [_Line(text) for text in page.extract_text().splitlines() if text.strip()]
     for line in lines:
         line.text = clean_line(dash_bullet(line.text.strip()))
-    lines = [line for line in lines if line.text]
-    _mark_tables(lines)
-    return lines
+    return [line for line in lines if line.text]
 
 
 def _edges(lines: list[_Line]) -> list[int]:
@@ -390,6 +413,7 @@ def load(data: bytes, path: Path) -> Parsed:
         raise LoadError("no text found (scanned PDF without a text layer?)")
 
     _strip_running_lines(pages)
+    _mark_tables(pages)
     headings, builder = _build(pages, _assign_levels(pages))
 
     top_level = [text for level, text in headings if level == 1]
