@@ -430,6 +430,20 @@ def test_pdf_tables_become_rows_and_bold_words_in_prose_do_not(tmp_path):
         pdf.ln(7)
     pdf.ln(4)
     pdf.multi_cell(0, 6, "Rates outside Europe are agreed with Finance before the trip.")
+    # A bulleted list whose bullets are set apart from their text, as many generators draw them.
+    for item in (
+        "Taxis are allowed after 22:00.",
+        "Rail is booked in standard class.",
+        "Keep every receipt.",
+    ):
+        pdf.cell(6, 6, "-")
+        pdf.cell(0, 6, item, new_x="LMARGIN", new_y="NEXT")
+    # The table goes on over a page break without repeating its header.
+    pdf.add_page()
+    for row in (("Paris", "EUR 170", "EUR 40"), ("Madrid", "EUR 150", "EUR 35")):
+        for text, width in zip(row, (70, 45, 45), strict=True):
+            pdf.cell(width, 7, text)
+        pdf.ln(7)
     path = tmp_path / "rates.pdf"
     pdf.output(str(path))
 
@@ -438,8 +452,15 @@ def test_pdf_tables_become_rows_and_bold_words_in_prose_do_not(tmp_path):
     assert "Location | Hotel per night | Evening meal\nLondon (within the M25) | GBP 180 | GBP 35\n" in text
     assert "Dublin | EUR 190 | EUR 40" in text
     assert "Incident Report form within 24 hours" in text  # the bold words stay in their sentence
+    assert (
+        "- Taxis are allowed after 22:00.\n- Rail is booked in standard class." in text
+    )  # a list, not a table
+    assert (
+        "Location | Hotel per night | Evening meal\nParis | EUR 170 | EUR 40" in text
+    )  # header carried over
     chunks = "\n".join(c.text for c in chunk_document(doc))
     assert "Location: Dublin; Hotel per night: EUR 190; Evening meal: EUR 40" in chunks
+    assert "Location: Madrid; Hotel per night: EUR 150; Evening meal: EUR 35" in chunks
 
 
 def test_pdf_without_headings_uses_metadata_title(tmp_path):
