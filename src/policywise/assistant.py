@@ -290,7 +290,10 @@ class Assistant:
                 per_part.append(found.hits)
                 pvec = self.retriever.embedder.embed_query(part)
                 comp = self.composer.compose(
-                    part, pvec, found.hits, max_sentences=max(1, limit // len(parts))
+                    part,
+                    pvec,
+                    found.hits,
+                    max_sentences=-(-limit // len(parts)),  # rounded up
                 )
                 if judge(part, comp.best_score, comp.text, MIN_SENTENCE_SCORE).answerable:
                     answered.append(comp)
