@@ -213,18 +213,13 @@ class Retriever:
         payload: dict[str, tuple[str, dict]],
     ) -> Hit:
         text, meta = payload[cid]
-        return Hit(
-            chunk_id=cid,
-            source=str(meta.get("source", "")),
-            title=str(meta.get("title", "")),
-            section=str(meta.get("section", "")),
-            page=meta.get("page"),
-            text=text,
-            score=round(score, 4),
+        return Hit.from_payload(
+            cid,
+            text,
+            meta,
+            round(score, 4),
             dense_score=round(dense[cid][1], 4) if cid in dense else None,
             lexical_score=round(lexical[cid][1], 4) if cid in lexical else None,
-            section_id=str(meta.get("section_id", "")),
-            position=int(meta.get("position", 0)),
         )
 
 

@@ -68,6 +68,31 @@ class Hit:
     section_id: str = ""
     position: int = 0
 
+    @classmethod
+    def from_payload(
+        cls,
+        chunk_id: str,
+        text: str,
+        meta: dict,
+        score: float,
+        dense_score: float | None = None,
+        lexical_score: float | None = None,
+    ) -> Hit:
+        """A hit for a stored chunk: its text and the metadata the index keeps beside it."""
+        return cls(
+            chunk_id=chunk_id,
+            source=str(meta.get("source", "")),
+            title=str(meta.get("title", "")),
+            section=str(meta.get("section", "")),
+            page=meta.get("page"),
+            text=text,
+            score=score,
+            dense_score=dense_score,
+            lexical_score=lexical_score,
+            section_id=str(meta.get("section_id", "")),
+            position=int(meta.get("position", 0)),
+        )
+
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 

@@ -120,15 +120,7 @@ class ExtractiveComposer:
                     if cid in seen:
                         continue
                     seen.add(cid)
-                    text, meta = self.index.chunks.payload(cid)
-                    sibling = replace(
-                        hit,
-                        chunk_id=cid,
-                        text=text,
-                        section=str(meta.get("section", hit.section)),
-                        page=meta.get("page"),
-                        position=int(meta.get("position", 0)),
-                    )
+                    sibling = Hit.from_payload(cid, *self.index.chunks.payload(cid), hit.score)
                     for extra in self._sentences(question, q_terms, qvec, sibling, rank):
                         verdict = fit(quantities, extra.text)
                         if verdict:
