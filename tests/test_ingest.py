@@ -20,7 +20,7 @@ from policywise.retrieve import Retriever
 def _search(index_root: Path, settings, query: str) -> list[str]:
     index = PolicyIndex.open(index_root)
     try:
-        retriever = Retriever(index, Embedder(settings.embedding_model), settings)
+        retriever = Retriever(index, Embedder.from_settings(settings), settings)
         return [h.source for h in retriever.search(query, k=3).hits]
     finally:
         index.close()
@@ -78,8 +78,8 @@ def test_incremental_ingest_embeds_only_changes(tmp_path, settings, small_corpus
 class _FailingEmbedder(Embedder):
     """Injects a crash part-way through a build (e.g. the process running out of memory)."""
 
-    def __init__(self, model: str, fail_after: int) -> None:
-        super().__init__(model)
+    def __init__(self, settings, fail_after: int) -> None:
+        super().__init__(settings.embedding_model, model_cache_dir=settings.model_cache_dir)
         self.calls = 0
         self.fail_after = fail_after
 
@@ -97,9 +97,7 @@ def test_failed_build_leaves_previous_index_serving(tmp_path, settings, small_co
     (small_corpus / "vacation.md").write_text("# Vacation\n\nEveryone gets 30 days.\n")
     (small_corpus / "new.md").write_text("# New\n\nA new policy about bicycles.\n")
     with pytest.raises(MemoryError):
-        ingest(
-            [small_corpus], settings, index_root=idx, embedder=_FailingEmbedder(settings.embedding_model, 1)
-        )
+        ingest([small_corpus], settings, index_root=idx, embedder=_FailingEmbedder(settings, 1))
     assert current_generation(idx) == before
     assert not list(idx.glob("*.staging"))
     assert _search(idx, settings, "how many vacation days per year")[0] == "vacation.md"
@@ -151,7 +149,7 @@ def test_index_built_with_another_model_is_a_clear_error(tmp_path, settings, sma
     assert settings.embedding_model in str(err.value) and other in str(err.value)
     index = PolicyIndex.open(idx)
     with pytest.raises(IndexMismatchError):
-        Retriever(index, Embedder(other), other_settings)
+        Retriever(index, Embedder.from_settings(other_settings), other_settings)
     index.close()
     with pytest.raises(IndexMismatchError) as err:
         ingest([small_corpus], replace(settings, chunk_max_tokens=64), index_root=idx)
@@ -159,6 +157,25 @@ def test_index_built_with_another_model_is_a_clear_error(tmp_path, settings, sma
     # --rebuild switches model on purpose.
     report = ingest([small_corpus], other_settings, index_root=idx, rebuild=True)
     assert report.chunks_embedded == report.chunks_total
+
+
+def test_index_embedded_at_another_precision_is_a_clear_error(tmp_path, settings, small_corpus) -> None:
+    idx = tmp_path / "idx"
+    ingest([small_corpus], settings, index_root=idx)
+    other = "fp32" if settings.embedding_precision == "int8" else "int8"
+    other_settings = replace(settings, embedding_precision=other)
+    with pytest.raises(IndexMismatchError) as err:
+        ingest([small_corpus], other_settings, index_root=idx)
+    assert "EMBEDDING_PRECISION" in str(err.value) and other in str(err.value)
+    index = PolicyIndex.open(idx)
+    try:
+        with pytest.raises(IndexMismatchError):
+            Retriever(index, Embedder.from_settings(other_settings), other_settings)
+    finally:
+        index.close()
+    report = ingest([small_corpus], other_settings, index_root=idx, rebuild=True)
+    assert report.chunks_embedded == report.chunks_total
+    assert _search(idx, other_settings, "how many vacation days per year")[0] == "vacation.md"
 
 
 def test_cli_ingest_and_search_json(tmp_path, small_corpus) -> None:

@@ -22,7 +22,7 @@ from policywise.retrieve import Retriever
 @pytest.fixture(scope="module")
 def retriever(bundled_index, settings):
     index = PolicyIndex.open(bundled_index)
-    r = Retriever(index, Embedder(index.manifest.embedding_model), settings)
+    r = Retriever(index, Embedder.from_settings(settings), settings)
     yield r
     index.close()
 
@@ -105,7 +105,7 @@ def test_third_party_corpus_ingests_and_retrieves(tmp_path, settings, external_c
     assert indexed | set(skipped) == files
     assert all(reason for reason in skipped.values())
     index = PolicyIndex.open(tmp_path / "ext")
-    r = Retriever(index, Embedder(settings.embedding_model), settings)
+    r = Retriever(index, Embedder.from_settings(settings), settings)
     questions_file = ROOT / "eval" / "external_questions.jsonl"
     questions = [json.loads(line) for line in questions_file.read_text().splitlines() if line.strip()]
     answerable = [q for q in questions if q["gold_docs"]]
@@ -135,7 +135,7 @@ def test_corpus_in_another_style_ingests_and_retrieves(
     report = ingest([corpus], settings, index_root=tmp_path / "idx")
     assert set(report.added) == {p.name for p in corpus.iterdir() if p.is_file()}
     index = PolicyIndex.open(tmp_path / "idx")
-    r = Retriever(index, Embedder(settings.embedding_model), settings)
+    r = Retriever(index, Embedder.from_settings(settings), settings)
     questions = load_questions(ROOT / "eval" / questions_name)
     answerable = [q for q in questions if q["gold_docs"]]
     found = sum(
@@ -158,18 +158,18 @@ def test_serving_leaves_the_committed_index_untouched(settings) -> None:
     before = digest()
     index = PolicyIndex.open(BUNDLED_INDEX, exact_max_chunks=0)  # through Chroma
     assert index.dense_backend == "chroma"
-    retriever = Retriever(index, Embedder(index.manifest.embedding_model), settings)
+    retriever = Retriever(index, Embedder.from_settings(settings), settings)
     assert retriever.search("how many vacation days do I get").hits
     index.close()
     assert digest() == before
 
 
-def test_exact_search_returns_what_chroma_returns(bundled_index) -> None:
+def test_exact_search_returns_what_chroma_returns(bundled_index, settings) -> None:
     """Small collections are searched in numpy; it must rank as Chroma, which holds the same vectors."""
     exact = PolicyIndex.open(bundled_index)
     chroma = PolicyIndex.open(bundled_index, exact_max_chunks=0)
     assert (exact.dense_backend, chroma.dense_backend) == ("exact", "chroma")
-    embedder = Embedder(exact.manifest.embedding_model)
+    embedder = Embedder.from_settings(settings)
     questions = load_questions(ROOT / "eval" / "questions.jsonl")
     same_top = 0
     for q in questions:
@@ -187,7 +187,7 @@ def test_exact_search_returns_what_chroma_returns(bundled_index) -> None:
 
 @pytest.mark.parametrize("limit,backend", [("5000", "exact"), ("0", "chroma")])
 def test_offline_process_loads_only_what_it_uses(bundled_index, limit, backend) -> None:
-    """An extractive deployment on a small index never imports chromadb or the OpenAI SDK (~80 MB)."""
+    """An extractive deployment on a small index never imports chromadb, the OpenAI SDK or onnx."""
     code = (
         "import json, sys\n"
         "from policywise.assistant import Assistant\n"
@@ -196,6 +196,7 @@ def test_offline_process_loads_only_what_it_uses(bundled_index, limit, backend) 
         "ans = a.ask('Can I carry over unused vacation days?')\n"
         "print(json.dumps({'status': ans.status, 'backend': a.retriever.index.dense_backend,\n"
         "  'chromadb': 'chromadb' in sys.modules, 'openai': 'openai' in sys.modules,\n"
+        "  'onnx': 'onnx' in sys.modules,\n"
         "  'sources': [c.source for c in ans.citations]}))\n"
     )
     env = {
@@ -213,6 +214,7 @@ def test_offline_process_loads_only_what_it_uses(bundled_index, limit, backend) 
     assert result["backend"] == backend
     assert result["chromadb"] is (backend == "chroma")
     assert result["openai"] is False
+    assert result["onnx"] is False  # the int8 conversion runs in a child process, once
     assert any("pto" in s.lower() or "vacation" in s.lower() for s in result["sources"])
 
 

@@ -54,7 +54,7 @@ class SearchResult:
 class Retriever:
     def __init__(self, index: PolicyIndex, embedder: Embedder, settings: Settings) -> None:
         index.manifest.check_compatible(
-            embedder.name, chunker_settings(settings).as_dict(), str(index.generation)
+            embedder.name, embedder.precision, chunker_settings(settings).as_dict(), str(index.generation)
         )
         self.index = index
         self.embedder = embedder

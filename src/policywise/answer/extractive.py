@@ -127,14 +127,26 @@ class ExtractiveComposer:
                             out.append(extra)
                             verdicts.append(verdict)
         scoped = {h.chunk_id: bool(out_of_scope_places(question, h.section)) for h in hits[:MAX_PASSAGES]}
-        for c, verdict in zip(out, verdicts, strict=True):
+        for c in out:
             c.score = c.cos + W_COVERAGE * c.coverage + W_PASSAGE * c.hit.score - RANK_PENALTY * c.hit_rank
             if scoped.get(c.hit.chunk_id):
                 c.score -= SCOPE_PENALTY
-            if verdict > 0:
-                c.score += CONDITION_BONUS
-            elif verdict < 0 and 1 in verdicts:
-                c.score -= CONDITION_PENALTY
+        if 1 in verdicts:
+            # The cases of one rule are alternatives: the asker's case is as relevant as the best-matching
+            # other case of its passage, even when it repeats less of the question ("Between 13 and 24
+            # months after completion you repay 50%" after the sentence naming the qualification), and
+            # so are the rows of one table under one heading.
+            excluded: dict[tuple[str, str], float] = {}
+            for c, verdict in zip(out, verdicts, strict=True):
+                key = (c.hit.source, c.hit.section)
+                if verdict < 0:
+                    excluded[key] = max(c.score, excluded.get(key, c.score))
+            for c, verdict in zip(out, verdicts, strict=True):
+                if verdict > 0:
+                    key = (c.hit.source, c.hit.section)
+                    c.score = max(c.score, excluded.get(key, c.score)) + CONDITION_BONUS
+                elif verdict < 0:
+                    c.score -= CONDITION_PENALTY
         _credit_faq_answers(out)
         _credit_list_items(out)
         return out

@@ -28,6 +28,8 @@ class Manifest:
     embedding_model: str
     dimension: int
     chunker: dict[str, int]
+    # Indexes written before int8 inference existed were embedded in float.
+    embedding_precision: str = "fp32"
     files: dict[str, FileEntry] = field(default_factory=dict)
     root: str = ""
     built_at: str = ""
@@ -57,7 +59,7 @@ class Manifest:
         tmp.write_text(self.to_json(), encoding="utf-8")
         tmp.replace(directory / MANIFEST_FILE)
 
-    def check_compatible(self, model: str, chunker: dict[str, int], location: str) -> None:
+    def check_compatible(self, model: str, precision: str, chunker: dict[str, int], location: str) -> None:
         from policywise.index.lexical import LEXICAL_VERSION
 
         if self.lexical_version != LEXICAL_VERSION or self.format_version != FORMAT_VERSION:
@@ -70,6 +72,12 @@ class Manifest:
                 f"index at {location} was built with embedding model {self.embedding_model!r}, "
                 f"but {model!r} is configured (EMBEDDING_MODEL); rebuild it with "
                 f"`policywise ingest --rebuild` or set EMBEDDING_MODEL={self.embedding_model}"
+            )
+        if self.embedding_precision != precision:
+            raise IndexMismatchError(
+                f"index at {location} was embedded at {self.embedding_precision} precision, but "
+                f"{precision} is configured (EMBEDDING_PRECISION); rebuild it with "
+                f"`policywise ingest --rebuild` or set EMBEDDING_PRECISION={self.embedding_precision}"
             )
         if self.chunker != chunker:
             raise IndexMismatchError(

@@ -129,7 +129,9 @@ def _ingest(
     previous = None if rebuild else current_generation(index_root)
     old_manifest = Manifest.read(previous) if previous else None
     if old_manifest:
-        old_manifest.check_compatible(spec.name, chunk_cfg.as_dict(), str(index_root))
+        old_manifest.check_compatible(
+            spec.name, settings.embedding_precision, chunk_cfg.as_dict(), str(index_root)
+        )
 
     sources: dict[str, Path] = {}
     hashes: dict[str, str] = {}
@@ -168,6 +170,7 @@ def _ingest(
         manifest = Manifest(
             lexical_version=LEXICAL_VERSION,
             embedding_model=spec.name,
+            embedding_precision=settings.embedding_precision,
             dimension=spec.dimension,
             chunker=chunk_cfg.as_dict(),
             files={s: e for s, e in old_files.items() if s in report.unchanged},
