@@ -60,6 +60,12 @@ def test_health_answers_before_anything_is_loaded(web_settings) -> None:
     assert set(body["performance"]) == {"memory_usage_mb", "response_time_avg_ms", "uptime_hours"}
     # Asking for health never loads the model.
     assert fresh.extensions["policywise"].assistant.components()["model_loaded"] is False
+    # Once something loads them, the very next health check says so (its body is reused only while
+    # no component changes state).
+    assert fresh.test_client().post("/search", json={"query": "vacation days"}).status_code == 200
+    comps = fresh.test_client().get("/health").get_json()["components"]
+    assert comps["embedding_service"]["status"] == "operational"
+    assert comps["vector_store"]["status"] == "operational"
 
 
 def test_health_is_unhealthy_without_an_index(web_settings, tmp_path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 
 from flask import Blueprint, Response, current_app, jsonify
 
@@ -11,6 +13,11 @@ from policywise.web.openapi import OPENAPI
 from policywise.web.services import Services
 
 bp = Blueprint("health", __name__)
+
+# A health body this recent is sent again while no component changed state: monitors poll every few
+# seconds, load balancers more often, and under load building it cost a tenth of the request. Only the
+# performance figures can be this much older; every status is current.
+HEALTH_BODY_MAX_AGE_S = 0.25
 
 
 def _svc() -> Services:
@@ -93,11 +100,33 @@ def health_report(svc: Services) -> dict:
 
 @bp.get("/health")
 def health() -> Response:
-    report = health_report(_svc())
-    resp = jsonify(report)
-    resp.status_code = 503 if report["status"] == "unhealthy" else 200
+    svc = _svc()
+    state = _health_state(svc)
+    now = time.monotonic()
+    cached = svc.health_body
+    if cached is None or cached[1] != state or now - cached[0] > HEALTH_BODY_MAX_AGE_S:
+        report = health_report(svc)
+        status = 503 if report["status"] == "unhealthy" else 200
+        cached = (now, state, json.dumps(report).encode(), status)
+        svc.health_body = cached
+    resp = Response(cached[2], status=cached[3], mimetype="application/json")
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+def _health_state(svc: Services) -> tuple:
+    """Everything a status in the report depends on, read without loading or touching files."""
+    a = svc.assistant
+    r = a.opened_retriever
+    llm = a.llm
+    return (
+        r is not None and r.embedder.loaded,
+        r is not None and r.index.dense_loaded,
+        r.index.generation.name if r is not None else None,
+        svc.warm_error,
+        llm.breaker.state if llm is not None else None,
+        svc.memory_state(),
+    )
 
 
 @bp.get("/health/memory")

@@ -52,6 +52,8 @@ class Services:
         self.warm_error: str | None = None
         self._warm_thread: threading.Thread | None = None
         self.reindex_lock = threading.Lock()
+        # (built at, component states, JSON body, HTTP status) of the last /health (web/health.py)
+        self.health_body: tuple[float, tuple, bytes, int] | None = None
 
     def warm_up_async(self) -> None:
         """Load model and index in the background; /health answers meanwhile and says not_loaded."""
