@@ -43,6 +43,7 @@ OLD_INDEX_GRACE_S = 60.0
 # answerable questions are turned away on either eval set).
 MIN_SENTENCE_SCORE = 0.55
 NOT_FOUND_MESSAGE = "I couldn't find this in the company policies. {contact} can help with it."  # HR_CONTACT
+TOPIC_MISSING_MESSAGE = "The company policies don't mention {topics}. {contact} can help with it."
 PROVIDERS = ("extractive", "llm")
 _FOLLOW_UP = re.compile(
     r"^\s*(?:and|also|but|so|what about|how about|what if|same for|for|or|then|plus)\b"
@@ -82,7 +83,8 @@ class Assistant:
             llm = LLMClient(LLMConfig.from_settings(settings), breaker)
         self.llm = llm
         contact = settings.hr_contact
-        self._not_found_message = NOT_FOUND_MESSAGE.format(contact=contact[:1].upper() + contact[1:])
+        self._contact = contact[:1].upper() + contact[1:]
+        self._not_found_message = NOT_FOUND_MESSAGE.format(contact=self._contact)
 
     @property
     def retriever(self) -> Retriever:
@@ -240,6 +242,22 @@ class Assistant:
             }
             for h in search.hits
         ]
+        if search.missing_topics:
+            if len(split_question(question_text)) == 1:
+                answer = Answer(
+                    status="insufficient_evidence",
+                    answer=TOPIC_MISSING_MESSAGE.format(
+                        topics=" or ".join(search.missing_topics), contact=self._contact
+                    ),
+                    reason="topic_not_in_policies",
+                    question=question_text,
+                    flags=flags,
+                    timings_ms=timings,
+                )
+                yield self._finish(self._apply_level(answer, check.question), started)
+                return
+            # A compound question: the parts the policies do cover are still answered (_compose).
+            search = self.retriever.search(question_text, topics=False)
         if not search.hits:
             answer = Answer(
                 status="out_of_scope",

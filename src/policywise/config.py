@@ -61,6 +61,8 @@ class Settings:
     candidates: int = 30
     fusion: str = "convex"  # convex: cosine + weight * term coverage; rrf: reciprocal-rank fusion
     lexical_weight: float | None = None  # None: the per-model default in retrieve.py
+    # A question naming a policy topic the corpus never mentions (index/topics.py) gets no hits.
+    topic_check: bool = True
     rrf_k: int = 20
     dense_weight: float = 1.0
     # Below these the question is treated as not covered by any policy.
@@ -142,6 +144,7 @@ _ENV_NAMES: dict[str, str] = {
     "chunk_overlap_sentences": "CHUNK_OVERLAP_SENTENCES",
     "top_k": "TOP_K",
     "candidates": "RETRIEVAL_CANDIDATES",
+    "topic_check": "TOPIC_CHECK",
     "fusion": "FUSION",
     "rrf_k": "RRF_K",
     "dense_weight": "DENSE_WEIGHT",

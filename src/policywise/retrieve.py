@@ -13,14 +13,17 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from policywise.config import Settings
 from policywise.index.embedder import Embedder
 from policywise.index.spelling import SpellingCorrector, word_counts
 from policywise.index.store import PolicyIndex
+from policywise.index.topics import TopicCoverage
 from policywise.ingest.chunker import chunker_settings
 from policywise.types import Hit, header_text
 
@@ -33,6 +36,11 @@ DEFAULT_MIN_DENSE = {"all-MiniLM-L6-v2": 0.36, "paraphrase-MiniLM-L3-v2": 0.30}
 # Weight of a passage's term coverage beside its cosine, per model: the weaker dense model needs more
 # lexical evidence (measured on three eval sets, docs/evaluation.md).
 DEFAULT_LEXICAL_WEIGHT = {"all-MiniLM-L6-v2": 0.2, "paraphrase-MiniLM-L3-v2": 0.4}
+# A question is about a policy topic it names (index/topics.py) when its cosine to the topic's label is
+# at least this: "my kid's daycare opened late, does that count as tardy?" names childcare at 0.42,
+# "is there a relocation package?" relocation at 0.61 (all-MiniLM-L6-v2; 0.31 and 0.56 with L3;
+# docs/evaluation.md).
+TOPIC_MIN_SIMILARITY = 0.45
 # Below min_dense, a passage still counts if it is not far off and shares informative terms with
 # the question (an exact name, a form, a system the dense model under-rates).
 LEXICAL_RESCUE_MARGIN = 0.1
@@ -49,6 +57,8 @@ class SearchResult:
     best_dense: float = 0.0
     best_coverage: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Policy topics the query names that no passage mentions (index/topics.py); then there are no hits.
+    missing_topics: list[str] = field(default_factory=list)
 
 
 class Retriever:
@@ -71,6 +81,7 @@ class Retriever:
         )
         self._lock = threading.Lock()
         self._speller: SpellingCorrector | None = None
+        self._topics: TopicCoverage | None = None
 
     def correct_spelling(self, text: str) -> tuple[str, list[tuple[str, str]]]:
         """``text`` with words misspelled against the indexed policies corrected (see index/spelling.py)."""
@@ -82,9 +93,42 @@ class Retriever:
                     )
         return self._speller.correct(text)
 
+    def missing_topics(self, query: str, vec: np.ndarray | None = None) -> list[str]:
+        """The policy topic ``query`` is about, if it names one the indexed policies never mention.
+
+        Of the topics a question names, the one closest to it in meaning is what it is about ("if I'm
+        laid off, is there outplacement?" names both); a topic named in passing ("stressed") is not.
+        """
+        if self._topics is None:
+            self._topics = TopicCoverage(self._passages)
+        named = self._topics.lexicon.named_in(query)
+        if not named:
+            return []
+        vec = self.embedder.embed_query(query) if vec is None else vec
+        similarity, focus = max(
+            ((float(self.embedder.embed_query(t.label) @ vec), t) for t in named), key=lambda x: x[0]
+        )
+        if similarity < TOPIC_MIN_SIMILARITY or self._topics.mentions(focus):
+            return []
+        return [focus.label]
+
+    def _passages(self) -> Iterator[str]:
+        """Every chunk with its document title and section (a topic may be named only in a heading)."""
+        chunks = self.index.chunks
+        for cid in chunks.ids:
+            text, meta = chunks.payload(cid)
+            yield header_text(str(meta.get("title", "")), str(meta.get("section", ""))) + text
+
     def search(
-        self, query: str, k: int | None = None, mode: str = "hybrid", gate: bool = True
+        self,
+        query: str,
+        k: int | None = None,
+        mode: str = "hybrid",
+        gate: bool = True,
+        topics: bool = True,
     ) -> SearchResult:
+        """``gate``: drop weak hits, and all when nothing relevant is found; ``topics`` (with the gate and
+        TOPIC_CHECK): none either when the query names a policy topic the policies never mention."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         query, _ = self.correct_spelling(query)
@@ -135,13 +179,19 @@ class Retriever:
         # terms counts even where its cosine keeps it out of the first five.
         best_cov = max((c[0] for c in coverages.values()), default=0.0)
         covered = self._covered(mode, best_dense, best_cov)
+        check = gate and topics and self.settings.topic_check and vec is not None
+        missing = self.missing_topics(query, vec) if check else []
+        if missing:
+            covered = False
         if gate and not covered:
             hits = []
         elif gate:
             hits = self._drop_weak(hits, best_dense, coverage)
         hits = _dedupe(hits, k)
         timings["total"] = _ms(t0)
-        return SearchResult(query, hits, covered, round(best_dense, 4), round(best_cov, 4), timings)
+        return SearchResult(
+            query, hits, covered, round(best_dense, 4), round(best_cov, 4), timings, missing_topics=missing
+        )
 
     def _covered(self, mode: str, best_dense: float, best_cov: float) -> bool:
         if mode == "lexical":

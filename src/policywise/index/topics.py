@@ -1,0 +1,111 @@
+"""Policy topics a question names and a corpus never mentions: bereavement leave, pet insurance, RSUs.
+
+Most questions the policies don't answer are near misses: they ask about a benefit, leave type or
+programme that some handbooks have and this one doesn't, and retrieval finds passages on the same
+subject (other leave types, other insurance) that score like the answer to a paraphrased question.
+Neither retrieval nor sentence scores separate the two (docs/evaluation.md). What does is whether the
+handbook ever uses any of the words for the topic the question is about.
+
+The topics and their wordings (US, UK and other variants, abbreviations, employees' own words) are in
+``data/policy_topics.json``, written for HR policies in general, not for one corpus (by someone who
+had not seen our documents or questions). Terms are matched the same way in questions and in
+passages (a one-word term by the prefix it shares with its stem, so "volunteering" also finds
+"voluntary"; a phrase as written, plural allowed): a question names a topic when it contains one of
+its terms, and a corpus mentions the topic when any passage contains any of them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from policywise.index.lexical import tokenize
+
+TOPICS_FILE = "policy_topics.json"
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    label: str
+    terms: tuple[str, ...]
+    pattern: re.Pattern[str]  # any of the terms, in passage text
+
+
+class TopicLexicon:
+    def __init__(self, topics: list[Topic]) -> None:
+        self.topics = topics
+
+    @classmethod
+    def from_json(cls, text: str) -> TopicLexicon:
+        data = json.loads(text)
+        topics = []
+        for t in data["topics"]:
+            terms = tuple(dict.fromkeys(s.strip().lower() for s in t["terms"] if s.strip()))
+            alternatives = [p for p in (_term_pattern(term) for term in terms) if p]
+            if alternatives:
+                pattern = re.compile("|".join(alternatives), re.IGNORECASE)
+                topics.append(Topic(t["id"], t["label"], terms, pattern))
+        return cls(topics)
+
+    def named_in(self, question: str) -> list[Topic]:
+        """The topics whose terms the question uses (matched as in passages, so a topic a question
+        names is missing only when no passage has the same words or any other term for it)."""
+        return [t for t in self.topics if t.pattern.search(question)]
+
+
+def _term_pattern(term: str) -> str:
+    words = _WORD.findall(term)
+    if not words:
+        return ""
+    if len(words) == 1:
+        # One word: by the prefix it shares with its stem ("volunteering" finds "voluntary").
+        (stem,) = tokenize(words[0]) or words
+        n = 0
+        while n < min(len(words[0]), len(stem)) and words[0][n] == stem[n]:
+            n += 1
+        if n >= 4:
+            return r"\b" + re.escape(words[0][:n]) + r"[a-z0-9]*\b"
+    # Phrases and short words match as written, plural allowed: a stem's prefix in a phrase matched
+    # too much ("leaving do", a farewell party, matched "leave do I get").
+    return r"\b" + r"[^a-z0-9]+".join(_plural(w) for w in words) + r"\b"
+
+
+def _plural(word: str) -> str:
+    if len(word) > 3 and word.endswith("y"):
+        return re.escape(word[:-1]) + r"(?:y|ies)"
+    return re.escape(word) + r"(?:s|es)?"
+
+
+@cache
+def default_lexicon() -> TopicLexicon:
+    text = resources.files("policywise.data").joinpath(TOPICS_FILE).read_text(encoding="utf-8")
+    return TopicLexicon.from_json(text)
+
+
+class TopicCoverage:
+    """Which topics one corpus mentions, worked out per topic on first need and remembered."""
+
+    def __init__(self, texts: Callable[[], Iterable[str]], lexicon: TopicLexicon | None = None) -> None:
+        self._texts = texts
+        self.lexicon = lexicon or default_lexicon()
+        self._known: dict[str, bool] = {}
+        self._lock = threading.Lock()
+
+    def mentions(self, topic: Topic) -> bool:
+        known = self._known.get(topic.id)
+        if known is None:
+            known = any(topic.pattern.search(text) for text in self._texts())
+            with self._lock:
+                self._known[topic.id] = known
+        return known
+
+    def missing(self, question: str) -> list[Topic]:
+        """Topics the question names that no passage of the corpus mentions."""
+        return [t for t in self.lexicon.named_in(question) if not self.mentions(t)]

@@ -1,0 +1,83 @@
+"""Questions about a policy topic the handbook never mentions are told so, not answered from neighbours."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from conftest import SMALL_DOCS
+from policywise.assistant import Assistant
+from policywise.index.topics import TopicCoverage, TopicLexicon, default_lexicon
+from policywise.ingest.pipeline import ingest
+
+LEXICON = TopicLexicon.from_json(
+    """{"version": 1, "topics": [
+      {"id": "bereavement_leave", "label": "bereavement leave",
+       "terms": ["bereavement", "compassionate leave", "funeral leave"]},
+      {"id": "volunteering", "label": "volunteering leave", "terms": ["volunteering", "volunteer day"]},
+      {"id": "farewell", "label": "leaving parties", "terms": ["leaving do"]},
+      {"id": "jury_duty", "label": "jury duty", "terms": ["jury duty"]}
+    ]}"""
+)
+
+
+def test_topics_are_named_by_any_of_their_terms() -> None:
+    named = LEXICON.named_in("How many days of compassionate leave do I get if my aunt dies?")
+    assert [t.id for t in named] == ["bereavement_leave"]
+    # One-word terms match their inflections, phrases their plurals, and nothing else.
+    assert [t.id for t in LEXICON.named_in("Can I volunteer at a food bank?")] == ["volunteering"]
+    assert [t.id for t in LEXICON.named_in("Two jury duties this year?")] == ["jury_duty"]
+    assert LEXICON.named_in("How much annual leave do I get?") == []  # not "leaving do"
+    assert LEXICON.named_in("Where do I submit expenses?") == []
+
+
+def test_a_corpus_mentions_a_topic_by_any_of_its_terms() -> None:
+    texts = ["Staff may take up to 5 days of compassionate leave.", "Claims are paid monthly."]
+    coverage = TopicCoverage(lambda: texts, LEXICON)
+    assert coverage.missing("Is there bereavement leave?") == []  # covered under another term
+    assert [t.id for t in coverage.missing("Do we get a volunteering day?")] == ["volunteering"]
+
+
+def test_the_shipped_lexicon_loads() -> None:
+    lexicon = default_lexicon()
+    assert len(lexicon.topics) > 100
+    assert len({t.id for t in lexicon.topics}) == len(lexicon.topics)
+    assert "sabbatical" in {t.id for t in lexicon.topics}
+
+
+@pytest.fixture(scope="module")
+def small_assistant(settings, tmp_path_factory):
+    root = tmp_path_factory.mktemp("topics")
+    (root / "policies").mkdir()
+    for name, text in SMALL_DOCS.items():
+        (root / "policies" / name).write_text(text, encoding="utf-8")
+    ingest([root / "policies"], settings, index_root=root / "index")
+    return Assistant(replace(settings, vector_store_path=root / "index"))
+
+
+def test_a_topic_the_policies_never_mention_is_named_in_the_answer(small_assistant) -> None:
+    a = small_assistant.ask("After five years here, do I qualify for a paid sabbatical?")
+    assert a.status == "insufficient_evidence"
+    assert a.reason == "topic_not_in_policies"
+    assert "sabbatical" in a.answer.lower() and not a.citations
+    hits = small_assistant.retriever.search("After five years here, do I qualify for a paid sabbatical?")
+    assert hits.hits == [] and hits.missing_topics
+
+
+def test_topics_the_policies_cover_or_only_mention_in_passing_are_answered(small_assistant) -> None:
+    assert small_assistant.ask("How many vacation days do I get per year?").status == "answered"
+    # Named in passing, not what the question is about.
+    a = small_assistant.ask("I'm off to a funeral next week, by when must I submit my taxi expense claim?")
+    assert a.status == "answered" and "45 days" in a.answer
+
+
+def test_a_compound_question_still_answers_the_part_the_policies_cover(small_assistant) -> None:
+    a = small_assistant.ask("How many vacation days do I get per year, and is there a paid sabbatical?")
+    assert a.status == "answered" and "18 vacation days" in a.answer
+    assert "partially_answered" in a.flags
+
+
+def test_with_the_check_off_near_misses_are_answered_from_neighbours(small_assistant, settings) -> None:
+    off = Assistant(replace(small_assistant.settings, topic_check=False))
+    assert off.retriever.search("Do we get paid sabbatical leave after five years?").missing_topics == []
