@@ -23,7 +23,7 @@ from policywise.config import Settings
 from policywise.index.embedder import Embedder
 from policywise.index.spelling import SpellingCorrector, word_counts
 from policywise.index.store import PolicyIndex
-from policywise.index.topics import TopicCoverage
+from policywise.index.topics import Topic, TopicCoverage
 from policywise.ingest.chunker import chunker_settings
 from policywise.types import Hit, header_text
 
@@ -82,6 +82,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._speller: SpellingCorrector | None = None
         self._topics: TopicCoverage | None = None
+        self._label_vectors: dict[str, np.ndarray] = {}
 
     def correct_spelling(self, text: str) -> tuple[str, list[tuple[str, str]]]:
         """``text`` with words misspelled against the indexed policies corrected (see index/spelling.py)."""
@@ -105,12 +106,17 @@ class Retriever:
         if not named:
             return []
         vec = self.embedder.embed_query(query) if vec is None else vec
-        similarity, focus = max(
-            ((float(self.embedder.embed_query(t.label) @ vec), t) for t in named), key=lambda x: x[0]
-        )
+        similarity, focus = max(((float(self._label_vector(t) @ vec), t) for t in named), key=lambda x: x[0])
         if similarity < TOPIC_MIN_SIMILARITY or self._topics.mentions(focus):
             return []
         return [focus.label]
+
+    def _label_vector(self, topic: Topic) -> np.ndarray:
+        # Kept apart from the query cache, where a busy server's questions would push the labels out.
+        vec = self._label_vectors.get(topic.id)
+        if vec is None:
+            vec = self._label_vectors[topic.id] = self.embedder.embed([topic.label])[0]
+        return vec
 
     def _passages(self) -> Iterator[str]:
         """Every chunk with its document title and section (a topic may be named only in a heading)."""
