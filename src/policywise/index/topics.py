@@ -65,13 +65,13 @@ class TopicLexicon:
     def named_in(self, question: str) -> list[Topic]:
         """The topics whose terms the question uses (matched as in passages, so a topic a question
         names is missing only when no passage has the same words or any other term for it)."""
-        found: set[str] = set()
+        found: dict[str, Topic] = {}
         for word in set(_WORD.findall(question.lower())):
             for n in range(1, min(4, len(word)) + 1):
                 for term, topic in self._by_anchor.get(word[:n], ()):
                     if topic.id not in found and _compiled(term).search(question):
-                        found.add(topic.id)
-        return [t for t in self.topics if t.id in found]
+                        found[topic.id] = topic
+        return sorted(found.values(), key=lambda t: t.id)
 
 
 @cache
