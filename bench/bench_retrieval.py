@@ -154,6 +154,7 @@ def synthetic_index(base: PolicyIndex, model: str, n: int, out: Path, hnsw: dict
     spec = base.manifest
     Manifest(
         embedding_model=model,
+        embedding_precision=spec.embedding_precision,
         dimension=spec.dimension,
         chunker=spec.chunker,
         lexical_version=spec.lexical_version,

@@ -65,6 +65,18 @@ def test_a_topic_the_policies_never_mention_is_named_in_the_answer(small_assista
     assert hits.hits == [] and hits.missing_topics
 
 
+def test_search_api_names_the_missing_topic(small_assistant) -> None:
+    from policywise.web import create_app
+    from policywise.web.services import Services
+
+    app = create_app(small_assistant.settings, services=Services(small_assistant.settings, small_assistant))
+    body = app.test_client().post("/search", json={"query": "Is there a paid sabbatical?"}).get_json()
+    assert body["hits"] == [] and body["covered"] is False
+    assert any("sabbatical" in t for t in body["missing_topics"])
+    body = app.test_client().post("/search", json={"query": "How many vacation days a year?"}).get_json()
+    assert body["hits"] and body["missing_topics"] == []
+
+
 def test_topics_the_policies_cover_or_only_mention_in_passing_are_answered(small_assistant) -> None:
     assert small_assistant.ask("How many vacation days do I get per year?").status == "answered"
     # Named in passing, not what the question is about.
@@ -81,3 +93,21 @@ def test_a_compound_question_still_answers_the_part_the_policies_cover(small_ass
 def test_with_the_check_off_near_misses_are_answered_from_neighbours(small_assistant, settings) -> None:
     off = Assistant(replace(small_assistant.settings, topic_check=False))
     assert off.retriever.search("Do we get paid sabbatical leave after five years?").missing_topics == []
+
+
+def test_topic_label_vectors_are_cached_beside_the_models(small_assistant) -> None:
+    import numpy as np
+
+    from policywise.retrieve import open_retriever
+
+    settings = small_assistant.settings
+    first = open_retriever(settings)
+    first.warm_topics()
+    digest = default_lexicon().digest[:12]
+    cached = settings.model_cache_dir / (
+        f"topic-labels-{settings.embedding_model}-{settings.embedding_precision}-{digest}.npy"
+    )
+    second = open_retriever(settings)
+    second.warm_topics()  # loads the file: the same vectors, no embedding
+    assert np.array_equal(np.load(cached), second._label_vectors)
+    assert np.allclose(first._label_vectors, second._label_vectors)

@@ -152,6 +152,8 @@ class Assistant:
         index = retriever.index
         _ = index.lexical, index.sentences, index.documents, index.chunks
         retriever.embedder.embed_query("warm up")
+        if self.settings.topic_check:
+            retriever.warm_topics()
         if vectors or index.dense_backend == "exact":
             if index.dense_backend == "chroma":
                 _ = index.vectors

@@ -141,6 +141,7 @@ def search(
                 {
                     "query": query,
                     "covered": result.covered,
+                    "missing_topics": result.missing_topics,
                     "hits": [_hit_json(h, i) for i, h in enumerate(result.hits, 1)],
                     "timings_ms": result.timings_ms,
                 },
@@ -148,6 +149,9 @@ def search(
                 ensure_ascii=False,
             )
         )
+        return
+    if result.missing_topics:
+        click.echo(f"The policies don't mention {' or '.join(result.missing_topics)}.")
         return
     if not result.hits:
         click.echo("No policy passage matches this question.")

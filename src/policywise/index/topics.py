@@ -16,6 +16,7 @@ its terms, and a corpus mentions the topic when any passage contains any of them
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -39,8 +40,9 @@ class Topic:
 
 
 class TopicLexicon:
-    def __init__(self, topics: list[Topic]) -> None:
+    def __init__(self, topics: list[Topic], digest: str = "") -> None:
         self.topics = topics
+        self.digest = digest  # of the JSON it was read from: names cached label vectors
         # Up to four first letters of each term -> (term, topic): a question is checked only against
         # the terms one of its words could begin (every topic's pattern on every question took ~2 ms).
         self._by_anchor: dict[str, list[tuple[str, Topic]]] = {}
@@ -60,7 +62,7 @@ class TopicLexicon:
             if alternatives:
                 pattern = re.compile("|".join(alternatives), re.IGNORECASE)
                 topics.append(Topic(t["id"], t["label"], terms, pattern))
-        return cls(topics)
+        return cls(topics, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
     def named_in(self, question: str) -> list[Topic]:
         """The topics whose terms the question uses (matched as in passages, so a topic a question

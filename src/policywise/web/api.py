@@ -155,7 +155,14 @@ def search() -> Response:
         {**h.to_dict(), "rank": i, "url": citation_url(h.source, h.section_id)}
         for i, h in enumerate(result.hits, 1)  # type: ignore[attr-defined]
     ]
-    return jsonify({"query": req.query, "covered": result.covered, "hits": hits})  # type: ignore[attr-defined]
+    return jsonify(
+        {
+            "query": req.query,
+            "covered": result.covered,  # type: ignore[attr-defined]
+            "missing_topics": result.missing_topics,  # type: ignore[attr-defined]
+            "hits": hits,
+        }
+    )
 
 
 @bp.post("/feedback")
