@@ -65,11 +65,15 @@ def test_a_topic_the_policies_never_mention_is_named_in_the_answer(small_assista
     assert hits.hits == [] and hits.missing_topics
 
 
-def test_search_api_names_the_missing_topic(small_assistant) -> None:
+def test_search_api_names_the_missing_topic(small_assistant, tmp_path) -> None:
     from policywise.web import create_app
     from policywise.web.services import Services
 
-    app = create_app(small_assistant.settings, services=Services(small_assistant.settings, small_assistant))
+    # The test process holds several models and indexes: the 512 MB default would read as pressure.
+    web = replace(
+        small_assistant.settings, warm_up=False, memory_limit_mb=8192.0, analytics_db=tmp_path / "a.sqlite3"
+    )
+    app = create_app(web, services=Services(web, small_assistant))
     body = app.test_client().post("/search", json={"query": "Is there a paid sabbatical?"}).get_json()
     assert body["hits"] == [] and body["covered"] is False
     assert any("sabbatical" in t for t in body["missing_topics"])
