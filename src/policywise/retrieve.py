@@ -124,6 +124,7 @@ class Retriever:
         embedding labels as questions first named them put ~4 ms on a tenth of a fresh worker's searches."""
         if self._topics is None:
             self._topics = TopicCoverage(self._passages)
+        self._topics.warm()
         lexicon = self._topics.lexicon
         cache = self.settings.model_cache_dir
         name = f"topic-labels-{self.embedder.name}-{self.embedder.precision}-{lexicon.digest[:12]}.npy"
