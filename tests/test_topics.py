@@ -115,3 +115,20 @@ def test_topic_label_vectors_are_cached_beside_the_models(small_assistant) -> No
     second.warm_topics()  # loads the file: the same vectors, no embedding
     assert np.array_equal(np.load(cached), second._label_vectors)
     assert np.allclose(first._label_vectors, second._label_vectors)
+
+
+@pytest.fixture(scope="module")
+def bundled_assistant(bundled_index, settings):
+    return Assistant(replace(settings, vector_store_path=bundled_index))
+
+
+def test_an_answer_whose_passages_never_name_the_topic_is_not_given(bundled_assistant) -> None:
+    # A word of the dress-code topic occurs somewhere in the policies, in nothing about the Denver office.
+    a = bundled_assistant.ask("What's the dress code at the Denver office?")
+    assert a.status == "insufficient_evidence" and a.reason == "topic_not_in_passages"
+    assert a.citations  # the closest passages are still shown, as related ones
+
+
+def test_an_answer_whose_passages_name_the_topic_is_given(bundled_assistant) -> None:
+    a = bundled_assistant.ask("Can I split my parental leave into two blocks?")
+    assert a.status == "answered" and "two blocks" in a.answer

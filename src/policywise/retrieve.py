@@ -24,7 +24,7 @@ from policywise.config import Settings
 from policywise.index.embedder import Embedder
 from policywise.index.spelling import SpellingCorrector, word_counts
 from policywise.index.store import PolicyIndex
-from policywise.index.topics import Topic, TopicCoverage
+from policywise.index.topics import Topic, TopicCoverage, mentions
 from policywise.ingest.chunker import chunker_settings
 from policywise.types import Hit, header_text
 
@@ -96,8 +96,8 @@ class Retriever:
                     )
         return self._speller.correct(text)
 
-    def missing_topics(self, query: str, vec: np.ndarray | None = None) -> list[str]:
-        """The policy topic ``query`` is about, if it names one the indexed policies never mention.
+    def focus_topic(self, query: str, vec: np.ndarray | None = None) -> Topic | None:
+        """The policy topic ``query`` is about, if it names one (index/topics.py).
 
         Of the topics a question names, the one closest to it in meaning is what it is about ("if I'm
         laid off, is there outplacement?" names both); a topic named in passing ("stressed") is not.
@@ -106,12 +106,20 @@ class Retriever:
             self._topics = TopicCoverage(self._passages)
         named = self._topics.lexicon.named_in(query)
         if not named:
-            return []
+            return None
         vec = self.embedder.embed_query(query) if vec is None else vec
         similarity, focus = max(((float(self._label_vector(t) @ vec), t) for t in named), key=lambda x: x[0])
-        if similarity < TOPIC_MIN_SIMILARITY or self._topics.mentions(focus):
-            return []
-        return [focus.label]
+        return focus if similarity >= TOPIC_MIN_SIMILARITY else None
+
+    def missing_topics(self, query: str, vec: np.ndarray | None = None) -> list[str]:
+        """The policy topic ``query`` is about, if the indexed policies never mention it."""
+        focus = self.focus_topic(query, vec)
+        assert self._topics is not None
+        return [focus.label] if focus is not None and not self._topics.mentions(focus) else []
+
+    def mentions_topic(self, topic: Topic, texts: list[str]) -> bool:
+        """Whether any of ``texts`` (passages an answer cites) names ``topic`` under any of its terms."""
+        return any(mentions(topic, text) for text in texts)
 
     def _label_vector(self, topic: Topic) -> np.ndarray:
         if self._label_vectors is None:

@@ -80,6 +80,12 @@ class TopicLexicon:
         return sorted(found.values(), key=lambda t: t.id)
 
 
+def mentions(topic: Topic, text: str) -> bool:
+    """Whether ``text`` names ``topic`` under any of its terms."""
+    tokens = _WORD.findall(text.lower())
+    return any(_in_tokens(_term_parts(term), tokens) for term in topic.terms)
+
+
 def _in_tokens(parts: list[tuple[str, bool]], tokens: list[str]) -> bool:
     """Whether a term matches a text split into its words: what the term's pattern finds, without a
     regular expression per term (compiling those as questions first named them cost ~3 ms a question)."""
