@@ -61,8 +61,8 @@ def post_fork(server: object, worker: object) -> None:
     import sys
 
     # A worker's threads (gunicorn's poller, the request threads, warm-up) take turns on the GIL; at
-    # Python's default 5 ms a cheap request could wait behind a busy thread for a whole turn. At 1 ms,
-    # /health at 30 clients went from ~4,600 to ~5,000 req/s, p90 10.1 -> 9.1 ms (docs/benchmarks.md).
+    # Python's default 5 ms a cheap request could wait behind a busy thread for a whole turn. A/B at 30
+    # clients: /health p95 12.2 / 12.6 ms at 1 ms against 13.1 / 13.3 at 5 ms (docs/benchmarks.md).
     sys.setswitchinterval(switch_interval_ms / 1000)
     from policywise.web.wsgi import app, settings
 
