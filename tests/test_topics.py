@@ -132,3 +132,28 @@ def test_an_answer_whose_passages_never_name_the_topic_is_not_given(bundled_assi
 def test_an_answer_whose_passages_name_the_topic_is_given(bundled_assistant) -> None:
     a = bundled_assistant.ask("Can I split my parental leave into two blocks?")
     assert a.status == "answered" and "two blocks" in a.answer
+
+
+STIPEND_POLICY = """# Remote Work Policy
+
+## Allowances for remote employees
+
+Remote employees receive a home office stipend; ask your manager how to request it.
+Remote employees also receive a phone allowance of $40 per month.
+"""
+
+
+@pytest.fixture(scope="module")
+def stipend_assistant(settings, tmp_path_factory):
+    root = tmp_path_factory.mktemp("stipend")
+    (root / "policies").mkdir()
+    (root / "policies" / "remote.md").write_text(STIPEND_POLICY, encoding="utf-8")
+    ingest([root / "policies"], settings, index_root=root / "index")
+    return Assistant(replace(settings, vector_store_path=root / "index"))
+
+
+def test_an_amount_stated_about_another_topic_does_not_answer(stipend_assistant) -> None:
+    a = stipend_assistant.ask("How much is the home office stipend for remote employees?")
+    assert a.status == "insufficient_evidence" and a.reason == "fact_not_stated_for_topic", a.answer
+    b = stipend_assistant.ask("How much is the phone allowance for remote employees?")
+    assert b.status == "answered" and "$40" in b.answer

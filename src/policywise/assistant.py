@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from policywise import guardrails
-from policywise.answer.answerability import Evidence, judge
+from policywise.answer.answerability import Evidence, asks_for, has_fact, judge
 from policywise.answer.check import check_answer
 from policywise.answer.decompose import split_question
 from policywise.answer.errors import LLMError
@@ -282,8 +282,8 @@ class Assistant:
             answer = yield from self._llm_answer(ctx, stream)
         elif not evidence.answerable:
             answer = self._not_found(ctx, evidence.reason)
-        elif self._cites_off_topic(question_text, qvec, composition):
-            answer = self._not_found(ctx, "topic_not_in_passages")
+        elif reason := self._off_topic(question_text, qvec, composition):
+            answer = self._not_found(ctx, reason)
         else:
             answer = self._extractive(ctx)
             if stream:
@@ -327,24 +327,39 @@ class Assistant:
         whole = self.composer.compose(question, qvec, search.hits, max_sentences=limit)
         return whole, judge(question, whole.best_score, whole.text, MIN_SENTENCE_SCORE), search.hits
 
-    def _cites_off_topic(self, question: str, qvec: np.ndarray, composition: Composition) -> bool:
-        """The question is about a policy topic the policies name somewhere, but none of the passages the
-        answer quotes names it: "is there a dress code for the Austin office?" answered from rules about
-        the office that never mention dress. On our four sets: six unanswerable questions turned away,
-        two answerable ones (their passages use a wording the topic list lacks), which still see the
-        passages as related ones. Single questions only: a compound one is answered part by part."""
+    def _off_topic(self, question: str, qvec: np.ndarray, composition: Composition) -> str | None:
+        """Why an extractive answer to a question about a policy topic is not one, or None.
+
+        ``topic_not_in_passages``: the policies name the topic somewhere, but none of the passages the
+        answer quotes does ("is there a dress code for the Austin office?" answered from rules about the
+        office that never mention dress). ``fact_not_stated_for_topic``: the question asks for a kind of
+        fact (an amount, a number, a date…) and no quoted sentence states one about the topic, in the
+        sentence itself or under a heading that names it ("how much is the home office stipend?" answered
+        with amounts of other allowances). On our four sets: eight unanswerable questions turned away, two
+        answerable ones (their passages use a wording the topic list lacks), which still see the passages
+        as related ones. Single questions only: a compound one is answered part by part.
+        """
         if not self.settings.topic_check or len(split_question(question)) > 1:
-            return False
+            return None
         retriever = self.retriever
         focus = retriever.focus_topic(question, qvec)
-        if focus is None:
-            return False
+        if focus is None or not composition.citations:
+            return None
         chunks = retriever.index.chunks
+        heads = {c.number: f"{c.title} {c.section}" for c in composition.citations}
         texts = [
-            f"{c.title} {c.section} {chunks.payload(c.chunk_id)[0] if c.chunk_id in chunks else c.snippet}"
+            f"{heads[c.number]} {chunks.payload(c.chunk_id)[0] if c.chunk_id in chunks else c.snippet}"
             for c in composition.citations
         ]
-        return bool(texts) and not retriever.mentions_topic(focus, texts)
+        if not retriever.mentions_topic(focus, texts):
+            return "topic_not_in_passages"
+        kind = asks_for(question)
+        if kind is not None and not any(
+            has_fact(kind, sentence) and retriever.mentions_topic(focus, [sentence, heads.get(n, "")])
+            for sentence, n in composition.sentences
+        ):
+            return "fact_not_stated_for_topic"
+        return None
 
     def _extractive(self, ctx: _Context, degraded_reason: str | None = None) -> Answer:
         return Answer(
