@@ -28,6 +28,7 @@ from policywise.answer.extractive import Composition, ExtractiveComposer, merge_
 from policywise.answer.prompts import answer_messages, rewrite_messages
 from policywise.config import Settings
 from policywise.index.store import current_generation
+from policywise.index.topics import Topic, mentions
 from policywise.ops.circuit_breaker import CircuitBreaker
 from policywise.retrieve import Retriever, SearchResult, open_retriever
 from policywise.types import Answer, Citation, Hit, with_markers
@@ -282,7 +283,7 @@ class Assistant:
             answer = yield from self._llm_answer(ctx, stream)
         elif not evidence.answerable:
             answer = self._not_found(ctx, evidence.reason)
-        elif reason := self._off_topic(question_text, qvec, composition):
+        elif reason := self._off_topic(question_text, search.topic, composition):
             answer = self._not_found(ctx, reason)
         else:
             answer = self._extractive(ctx)
@@ -327,7 +328,7 @@ class Assistant:
         whole = self.composer.compose(question, qvec, search.hits, max_sentences=limit)
         return whole, judge(question, whole.best_score, whole.text, MIN_SENTENCE_SCORE), search.hits
 
-    def _off_topic(self, question: str, qvec: np.ndarray, composition: Composition) -> str | None:
+    def _off_topic(self, question: str, focus: Topic | None, composition: Composition) -> str | None:
         """Why an extractive answer to a question about a policy topic is not one, or None.
 
         ``topic_not_in_passages``: the policies name the topic somewhere, but none of the passages the
@@ -339,23 +340,20 @@ class Assistant:
         answerable ones (their passages use a wording the topic list lacks), which still see the passages
         as related ones. Single questions only: a compound one is answered part by part.
         """
-        if not self.settings.topic_check or len(split_question(question)) > 1:
+        # ``focus``: the topic the search found the question to be about (None with TOPIC_CHECK off).
+        if focus is None or not composition.citations or len(split_question(question)) > 1:
             return None
-        retriever = self.retriever
-        focus = retriever.focus_topic(question, qvec)
-        if focus is None or not composition.citations:
-            return None
-        chunks = retriever.index.chunks
+        chunks = self.retriever.index.chunks
         heads = {c.number: f"{c.title} {c.section}" for c in composition.citations}
         texts = [
             f"{heads[c.number]} {chunks.payload(c.chunk_id)[0] if c.chunk_id in chunks else c.snippet}"
             for c in composition.citations
         ]
-        if not retriever.mentions_topic(focus, texts):
+        if not any(mentions(focus, text) for text in texts):
             return "topic_not_in_passages"
         kind = asks_for(question)
         if kind is not None and not any(
-            has_fact(kind, sentence) and retriever.mentions_topic(focus, [sentence, heads.get(n, "")])
+            has_fact(kind, sentence) and (mentions(focus, sentence) or mentions(focus, heads.get(n, "")))
             for sentence, n in composition.sentences
         ):
             return "fact_not_stated_for_topic"

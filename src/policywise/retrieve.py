@@ -24,7 +24,7 @@ from policywise.config import Settings
 from policywise.index.embedder import Embedder
 from policywise.index.spelling import SpellingCorrector, word_counts
 from policywise.index.store import PolicyIndex
-from policywise.index.topics import Topic, TopicCoverage, mentions
+from policywise.index.topics import Topic, TopicCoverage
 from policywise.ingest.chunker import chunker_settings
 from policywise.types import Hit, header_text
 
@@ -60,6 +60,8 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Policy topics the query names that no passage mentions (index/topics.py); then there are no hits.
     missing_topics: list[str] = field(default_factory=list)
+    # The policy topic the query is about, when the topic check ran and found one.
+    topic: Topic | None = None
 
 
 class Retriever:
@@ -102,38 +104,30 @@ class Retriever:
         Of the topics a question names, the one closest to it in meaning is what it is about ("if I'm
         laid off, is there outplacement?" names both); a topic named in passing ("stressed") is not.
         """
-        if self._topics is None:
-            self._topics = TopicCoverage(self._passages)
-        named = self._topics.lexicon.named_in(query)
+        named = self._coverage().lexicon.named_in(query)
         if not named:
             return None
         vec = self.embedder.embed_query(query) if vec is None else vec
         similarity, focus = max(((float(self._label_vector(t) @ vec), t) for t in named), key=lambda x: x[0])
         return focus if similarity >= TOPIC_MIN_SIMILARITY else None
 
-    def missing_topics(self, query: str, vec: np.ndarray | None = None) -> list[str]:
-        """The policy topic ``query`` is about, if the indexed policies never mention it."""
-        focus = self.focus_topic(query, vec)
-        assert self._topics is not None
-        return [focus.label] if focus is not None and not self._topics.mentions(focus) else []
-
-    def mentions_topic(self, topic: Topic, texts: list[str]) -> bool:
-        """Whether any of ``texts`` (passages an answer cites) names ``topic`` under any of its terms."""
-        return any(mentions(topic, text) for text in texts)
+    def _coverage(self) -> TopicCoverage:
+        if self._topics is None:
+            self._topics = TopicCoverage(self._passages)
+        return self._topics
 
     def _label_vector(self, topic: Topic) -> np.ndarray:
         if self._label_vectors is None:
             self.warm_topics()
-        assert self._label_vectors is not None and self._topics is not None
+        assert self._label_vectors is not None
         return self._label_vectors[self._label_rows[topic.id]]
 
     def warm_topics(self) -> None:
         """Every topic label's vector, from the model cache or embedded once (~0.5 s) and cached there:
         embedding labels as questions first named them put ~4 ms on a tenth of a fresh worker's searches."""
-        if self._topics is None:
-            self._topics = TopicCoverage(self._passages)
-        self._topics.warm()
-        lexicon = self._topics.lexicon
+        coverage = self._coverage()
+        coverage.warm()
+        lexicon = coverage.lexicon
         cache = self.settings.model_cache_dir
         name = f"topic-labels-{self.embedder.name}-{self.embedder.precision}-{lexicon.digest[:12]}.npy"
         path = cache / name if cache is not None else None
@@ -223,7 +217,8 @@ class Retriever:
         best_cov = max((c[0] for c in coverages.values()), default=0.0)
         covered = self._covered(mode, best_dense, best_cov)
         check = gate and topics and self.settings.topic_check and vec is not None
-        missing = self.missing_topics(query, vec) if check else []
+        focus = self.focus_topic(query, vec) if check else None
+        missing = [focus.label] if focus is not None and not self._coverage().mentions(focus) else []
         if missing:
             covered = False
         if gate and not covered:
@@ -233,7 +228,14 @@ class Retriever:
         hits = _dedupe(hits, k)
         timings["total"] = _ms(t0)
         return SearchResult(
-            query, hits, covered, round(best_dense, 4), round(best_cov, 4), timings, missing_topics=missing
+            query,
+            hits,
+            covered,
+            round(best_dense, 4),
+            round(best_cov, 4),
+            timings,
+            missing_topics=missing,
+            topic=focus,
         )
 
     def _covered(self, mode: str, best_dense: float, best_cov: float) -> bool:
