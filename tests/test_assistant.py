@@ -51,8 +51,8 @@ def _sentences(text: str) -> list[str]:
 def test_vacation_carry_over_is_answered_from_the_pto_policy(assistant, retriever) -> None:
     a = assistant.ask("Can I carry over unused vacation days?")
     assert a.status == "answered" and a.provider == "extractive" and not a.degraded
-    # The rule itself, not only its consequences ("unused on March 31 are forfeited").
-    assert "carry over up to 5 unused PTO days" in a.answer
+    # The rule itself leads, before its consequences ("unused on March 31 are forfeited").
+    assert "carry over up to 5 unused PTO days" in _sentences(a.answer)[0], a.answer
     assert a.citations[0].source == "pto_policy.md"
     assert len(_sentences(a.answer)) <= 5
     # Every sentence carries a marker that names one of the citations.
@@ -468,6 +468,43 @@ def test_a_section_for_one_place_does_not_answer_for_everyone(scoped_assistant) 
     assert _sentences(general.answer)[0].startswith("Every employee"), general.answer
     local = scoped_assistant.ask("When do I get my meal break in California?")
     assert "California" in _sentences(local.answer)[0], local.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "action"),
+    [
+        ("Can I carry over unused vacation days?", "carri"),
+        ("Am I allowed to keep them?", "keep"),
+        ("do i really need to keep the slip for a $15 cab ride?", "keep"),
+        ("I lost the receipt. Can I still get reimbursed?", "reimburs"),
+        ("Is it ok to paste code into a chatbot?", "paste"),
+        # Questions asking for a fact, not for permission.
+        ("What rate per mile can I claim?", None),
+        ("How much notice am I expected to give?", None),
+        ("Do I get that day back?", None),
+    ],
+)
+def test_the_action_a_may_i_question_asks_about(question, action) -> None:
+    from policywise.answer.modality import asked_action
+
+    assert asked_action(question) == action
+
+
+@pytest.mark.parametrize(
+    ("sentence", "action", "states"),
+    [
+        ("You may carry over up to 5 unused PTO days.", "carri", True),
+        ("Receipts must be kept for seven years.", "keep", True),
+        ("Passwords must not be shared with anyone.", "share", True),
+        ("Employees are not allowed to install unapproved software.", "instal", True),
+        ("Any carried-over days still unused on March 31 are forfeited.", "carri", False),
+        ("You may keep gifts worth up to $50.", "carri", False),
+    ],
+)
+def test_sentences_stating_a_rule_for_an_action(sentence, action, states) -> None:
+    from policywise.answer.modality import states_rule_for
+
+    assert states_rule_for(sentence, action) is states
 
 
 def test_places_in_headings() -> None:

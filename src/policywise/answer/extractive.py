@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from policywise.answer.conditions import fit, question_quantities
+from policywise.answer.modality import asked_action, states_rule_for
 from policywise.answer.scope import out_of_scope_places
 from policywise.index.lexical import LexicalIndex, term_set, tokenize
 from policywise.index.store import PolicyIndex
@@ -45,6 +46,9 @@ SCOPE_PENALTY = 0.1  # a section written for a place the question does not name 
 # days" to "I spent it 45 days ago"), so exclusion only costs when the asker's case is there too.
 CONDITION_BONUS = 0.15
 CONDITION_PENALTY = 0.15
+# "Can I carry over...?" is answered by the sentence that says one may (or may not) carry over
+# (answer/modality.py), even when a sentence on what happens to carried-over days is closer in meaning.
+RULE_BONUS = 0.2
 
 _LEADING_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)]|[a-z][.)])\s+")
 # FAQ labels ("Q: ...", "A: ...") are layout, not content.
@@ -127,10 +131,13 @@ class ExtractiveComposer:
                             out.append(extra)
                             verdicts.append(verdict)
         scoped = {h.chunk_id: bool(out_of_scope_places(question, h.section)) for h in hits[:MAX_PASSAGES]}
+        action = asked_action(question)
         for c in out:
             c.score = c.cos + W_COVERAGE * c.coverage + W_PASSAGE * c.hit.score - RANK_PENALTY * c.hit_rank
             if scoped.get(c.hit.chunk_id):
                 c.score -= SCOPE_PENALTY
+            if action is not None and states_rule_for(c.text, action):
+                c.score += RULE_BONUS
         if 1 in verdicts:
             # The cases of one rule are alternatives: the asker's case is as relevant as the best-matching
             # other case of its passage, even when it repeats less of the question ("Between 13 and 24
