@@ -157,3 +157,31 @@ def test_an_amount_stated_about_another_topic_does_not_answer(stipend_assistant)
     assert a.status == "insufficient_evidence" and a.reason == "fact_not_stated_for_topic", a.answer
     b = stipend_assistant.ask("How much is the phone allowance for remote employees?")
     assert b.status == "answered" and "$40" in b.answer
+
+
+def test_sites_the_policies_never_name() -> None:
+    from policywise.index.sites import SiteNames
+
+    sites = SiteNames(
+        [
+            "Our offices in Denver, Austin and Toronto close on public holidays.",
+            "Security escorts are available at the Missoula clinic until 10 p.m.",
+            "High-cost cities for hotels: New York, Boston, London.",  # a city, not a site
+        ]
+    )
+    assert sites.unnamed("What are the opening hours of the Manchester office?") == ["the Manchester office"]
+    assert sites.unnamed("The London office observes which holidays?") == ["the London office"]
+    assert sites.unnamed("What is the extension for an escort at the Boise clinic?") == ["the Boise clinic"]
+    assert sites.unnamed("Is there a dress code at the Austin office?") == []
+    assert sites.unnamed("Can I get an escort at the Missoula clinic?") == []
+    assert sites.unnamed("Is there a gym at Head Office?") == []  # describes a site, names none
+    # A handbook that names no warehouse writes its rules for every warehouse.
+    assert sites.unnamed("Do I need safety boots at the Leeds warehouse?") == []
+
+
+def test_a_site_the_policies_never_name_is_named_in_the_answer(bundled_assistant) -> None:
+    a = bundled_assistant.ask("I'm moving to the London office: which bank holidays does it observe?")
+    assert a.status == "insufficient_evidence" and a.reason == "topic_not_in_policies"
+    assert "don't mention the London office" in a.answer and not a.citations
+    known = bundled_assistant.ask("I'm in the Toronto office - what date is the Civic Holiday this year?")
+    assert known.status == "answered" and known.citations

@@ -22,6 +22,7 @@ import numpy as np
 
 from policywise.config import Settings
 from policywise.index.embedder import Embedder
+from policywise.index.sites import SiteNames
 from policywise.index.spelling import SpellingCorrector, word_counts
 from policywise.index.store import PolicyIndex
 from policywise.index.topics import Topic, TopicCoverage
@@ -58,7 +59,8 @@ class SearchResult:
     best_dense: float = 0.0
     best_coverage: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
-    # Policy topics the query names that no passage mentions (index/topics.py); then there are no hits.
+    # Policy topics the query names that no passage mentions (index/topics.py), and sites it names that
+    # no passage does (index/sites.py); then there are no hits.
     missing_topics: list[str] = field(default_factory=list)
     # The policy topic the query is about, when the topic check ran and found one.
     topic: Topic | None = None
@@ -85,6 +87,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._speller: SpellingCorrector | None = None
         self._topics: TopicCoverage | None = None
+        self._sites: SiteNames | None = None
         self._label_vectors: np.ndarray | None = None
         self._label_rows: dict[str, int] = {}
 
@@ -111,6 +114,12 @@ class Retriever:
         similarity, focus = max(((float(self._label_vector(t) @ vec), t) for t in named), key=lambda x: x[0])
         return focus if similarity >= TOPIC_MIN_SIMILARITY else None
 
+    def unnamed_sites(self, query: str) -> list[str]:
+        """Sites ``query`` names that the policies never do ("the Boise clinic"; index/sites.py)."""
+        if self._sites is None:
+            self._sites = SiteNames(self._passages())
+        return self._sites.unnamed(query)
+
     def _coverage(self) -> TopicCoverage:
         if self._topics is None:
             self._topics = TopicCoverage(self._passages)
@@ -123,10 +132,12 @@ class Retriever:
         return self._label_vectors[self._label_rows[topic.id]]
 
     def warm_topics(self) -> None:
-        """Every topic label's vector, from the model cache or embedded once (~0.5 s) and cached there:
-        embedding labels as questions first named them put ~4 ms on a tenth of a fresh worker's searches."""
+        """The corpus's site names, and every topic label's vector, from the model cache or embedded once
+        (~0.5 s) and cached there: embedding labels as questions first named them put ~4 ms on a tenth of
+        a fresh worker's searches."""
         coverage = self._coverage()
         coverage.warm()
+        self.unnamed_sites("")
         lexicon = coverage.lexicon
         cache = self.settings.model_cache_dir
         name = f"topic-labels-{self.embedder.name}-{self.embedder.precision}-{lexicon.digest[:12]}.npy"
@@ -219,6 +230,8 @@ class Retriever:
         check = gate and topics and self.settings.topic_check and vec is not None
         focus = self.focus_topic(query, vec) if check else None
         missing = [focus.label] if focus is not None and not self._coverage().mentions(focus) else []
+        if check:
+            missing += self.unnamed_sites(query)
         if missing:
             covered = False
         if gate and not covered:
