@@ -621,6 +621,24 @@ def test_bands_in_sentences(sentence, value, verdict) -> None:
 
 
 @pytest.mark.parametrize(
+    "text,counts",
+    [
+        ("Severance is 2 weeks of base pay per year of service.", True),
+        ("Severance is two weeks' pay for each full year.", True),
+        ("Leave of up to 12 calendar weeks is unpaid.", True),
+        # A number of something else, or "a", does not say how many weeks.
+        ("Severance may be offered; terms are in a separation agreement.", False),
+        ("Example 3: a role is eliminated in a restructuring.", False),
+        ("Give 10 days' notice of your last day.", False),
+    ],
+)
+def test_a_how_many_question_is_answered_in_its_unit(text, counts) -> None:
+    from policywise.answer.answerability import has_fact
+
+    assert has_fact("count", text, "How many weeks of severance would I get?") is counts
+
+
+@pytest.mark.parametrize(
     "text,states_amount",
     [
         ("London: GBP 180 per night", True),

@@ -353,7 +353,8 @@ class Assistant:
             return "topic_not_in_passages"
         kind = asks_for(question)
         if kind is not None and not any(
-            has_fact(kind, sentence) and (mentions(focus, sentence) or mentions(focus, heads.get(n, "")))
+            has_fact(kind, sentence, question)
+            and (mentions(focus, sentence) or mentions(focus, heads.get(n, "")))
             for sentence, n in composition.sentences
         ):
             return "fact_not_stated_for_topic"

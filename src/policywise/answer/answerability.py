@@ -95,9 +95,25 @@ def asks_for(question: str) -> str | None:
     return None
 
 
-def has_fact(kind: str, text: str) -> bool:
+# "How many weeks of severance...?" counts weeks: a sentence counting something else ("Example 3", "a
+# separation agreement", "2 weeks' notice" is still weeks) does not answer it.
+_COUNTED = re.compile(r"\bhow many\s+(?:[a-z-]+\s+){0,2}?(" + _UNITS + r")\b", re.I)
+
+
+def counted_unit(question: str) -> str | None:
+    """The unit a how-many question counts in ("week" for "how many weeks of leave"), or None."""
+    m = _COUNTED.search(question)
+    return m.group(1).lower().rstrip("s") if m else None
+
+
+def has_fact(kind: str, text: str, question: str = "") -> bool:
+    """Whether ``text`` states the kind of fact ``question`` asks for (its unit too, for a count)."""
     if kind == "count":
-        return bool(_PATTERNS["count"].search(re.sub(r"\[\d+\]", "", text)))
+        text = re.sub(r"\[\d+\]", "", text)
+        unit = counted_unit(question)
+        if unit is not None:
+            return bool(re.search(rf"\b{_NUM}[\s-]+(?:[a-z-]+\s+)?{re.escape(unit)}s?\b", text, re.I))
+        return bool(_PATTERNS["count"].search(text))
     if kind == "date":
         # A date question is often answered with a deadline ("within 5 business days").
         return bool(_PATTERNS["date"].search(text) or _PATTERNS["duration"].search(text))
@@ -113,6 +129,6 @@ def judge(question: str, best_score: float, answer_text: str, min_score: float) 
     kind = asks_for(question)
     if best_score < min_score:
         return Evidence(False, "weak_match", kind)
-    if kind is not None and not has_fact(kind, answer_text):
+    if kind is not None and not has_fact(kind, answer_text, question):
         return Evidence(False, f"missing_{kind}", kind)
     return Evidence(True, "ok", kind)
