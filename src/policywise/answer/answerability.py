@@ -112,7 +112,7 @@ def has_fact(kind: str, text: str, question: str = "") -> bool:
         text = re.sub(r"\[\d+\]", "", text)
         unit = counted_unit(question)
         if unit is not None:
-            return bool(re.search(rf"\b{_NUM}[\s-]+(?:[a-z-]+\s+)?{re.escape(unit)}s?\b", text, re.I))
+            return bool(re.search(rf"\b{_NUM}[\s-]+(?:[a-z-]+\s+){{0,2}}{re.escape(unit)}s?\b", text, re.I))
         return bool(_PATTERNS["count"].search(text))
     if kind == "date":
         # A date question is often answered with a deadline ("within 5 business days").
