@@ -437,6 +437,23 @@ def test_compound_question_is_answered_part_by_part(assistant) -> None:
             "What is the hotel limit in Dublin, and within how many days must I claim expenses?",
             ["What is the hotel limit in Dublin?", "Within how many days must I claim expenses?"],
         ),
+        # "that" opening a relative clause and the "it" of "is it OK" point back at nothing.
+        (
+            "How much notice must I give, and will I repay tuition for a course that ended 10 months ago?",
+            ["How much notice must I give?", "Will I repay tuition for a course that ended 10 months ago?"],
+        ),
+        (
+            "Do I have to be on the VPN, and is it OK to use the café's Wi-Fi?",
+            ["Do I have to be on the VPN?", "Is it OK to use the café's Wi-Fi?"],
+        ),
+        # A statement after the questions is context for each of them.
+        (
+            "Can I see my daughter's chart at work? Can I use sick time to care for her? I work in Spokane.",
+            [
+                "I work in Spokane. Can I see my daughter's chart at work?",
+                "I work in Spokane. Can I use sick time to care for her?",
+            ],
+        ),
     ],
 )
 def test_split_question(question, parts) -> None:

@@ -25,15 +25,25 @@ _PREPOSED = (
 _JOIN = re.compile(
     rf"\s*(?:,\s*(?:and|or|but)\s+|\s+(?:and|or)\s+|;\s*)(?=(?:{_QUESTION_START}|{_PREPOSED})\b)", re.I
 )
+_STARTS_QUESTION = re.compile(rf"(?:{_QUESTION_START}|{_PREPOSED})\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _WORD = re.compile(r"[A-Za-z0-9$%][\w$%'-]*")
 # A part that points back ("Who sees that report?", "When does it show up?") needs the part before it.
 # "this month's salary" points at the calendar, not back at the previous part.
+# "It" in "is it OK to ..." points at nothing.
 _BACK_REFERENCE = re.compile(
-    r"\b(?:(?:that|this|these|those)(?!\s+(?:month|week|year|morning|afternoon|evening|quarter|summer|winter|"
-    r"spring|autumn|fall)\b)|it|its|they|them|their)\b",
+    r"\b(?:it(?!\s+(?:ok|okay|fine|possible|allowed|permitted|acceptable|alright|true|necessary|"
+    r"mandatory|required|legal|worth)\b)|its|they|them|their)\b",
     re.I,
 )
+# "That" and its kin point back in a short part ("Is that allowed?", "Who sees that report?"); in a
+# part that names enough to search for, they mostly open a relative clause ("a course that ended").
+_DEMONSTRATIVE = re.compile(
+    r"\b(?:that|this|these|those)(?!\s+(?:month|week|year|morning|afternoon|evening|quarter|summer|winter|"
+    r"spring|autumn|fall)\b)",
+    re.I,
+)
+SELF_CONTAINED_TERMS = 4
 # People are usually introduced in the context sentences ("We're adopting a little girl."), so "her"
 # and "him" point back to the part before only when there is no context.
 _PERSON_REFERENCE = re.compile(r"\b(?:he|she|him|her|his|hers)\b", re.I)
@@ -52,9 +62,10 @@ def split_question(question: str) -> list[str]:
     context: list[str] = []
     asks: list[str] = []
     for s in sentences:
-        if s.endswith("?") or asks:
+        if s.endswith("?") or (asks and _STARTS_QUESTION.match(s)):
             asks.append(s)
         else:
+            # A statement is context wherever it stands ("Can I ...? I work in Spokane.").
             context.append(s)
     if not asks:
         return [question]
@@ -63,10 +74,12 @@ def split_question(question: str) -> list[str]:
         for piece in (p.strip(" ,;") for p in _JOIN.split(s)):
             if not piece:
                 continue
+            terms = set(tokenize(piece))
             if parts and (
                 _BACK_REFERENCE.search(piece)
+                or (_DEMONSTRATIVE.search(piece) and len(terms) < SELF_CONTAINED_TERMS)
                 or (not context and _PERSON_REFERENCE.search(piece))
-                or len(set(tokenize(piece))) < MIN_PART_TERMS
+                or len(terms) < MIN_PART_TERMS
             ):
                 # "When does it show up in my pay?" is still about the part before it, and "how do I
                 # apply?" names nothing to search for on its own: keep them with the part before.
