@@ -39,6 +39,31 @@ def test_a_corpus_mentions_a_topic_by_any_of_its_terms() -> None:
     assert [t.id for t in coverage.missing("Do we get a volunteering day?")] == ["volunteering"]
 
 
+def test_a_passage_mentions_a_topic_in_its_own_wording() -> None:
+    from policywise.index.topics import mentions
+
+    lexicon = TopicLexicon.from_json(
+        """{"version": 1, "topics": [
+          {"id": "abroad", "label": "working from abroad", "terms": ["work outside the country"]},
+          {"id": "hybrid", "label": "hybrid working", "terms": ["hybrid working"]},
+          {"id": "allowance", "label": "remote work allowance", "terms": ["remote work allowance"]},
+          {"id": "add", "label": "AD&D", "terms": ["ad&d"]},
+          {"id": "day_off", "label": "a day off", "terms": ["day off"]}
+        ]}"""
+    )
+    topic = {t.id: t for t in lexicon.topics}
+    assert mentions(
+        topic["abroad"], "Working from outside your country of employment is allowed for 20 days."
+    )
+    assert mentions(topic["hybrid"], "Hybrid and Flexible Working")
+    assert mentions(topic["add"], "Life and AD&D cover")
+    # A phrase does not run on over a heading's separator, nor shrink to one common word.
+    assert not mentions(topic["allowance"], "Remote Work Policy > Allowances for remote employees")
+    assert not mentions(topic["day_off"], "Each day you work from home counts.")
+    coverage = TopicCoverage(lambda: ["Hybrid and Flexible Working: core hours are 10 to 4."], lexicon)
+    assert coverage.mentions(topic["hybrid"]) and not coverage.mentions(topic["abroad"])
+
+
 def test_the_shipped_lexicon_loads() -> None:
     lexicon = default_lexicon()
     assert len(lexicon.topics) > 100

@@ -8,10 +8,12 @@ handbook ever uses any of the words for the topic the question is about.
 
 The topics and their wordings (US, UK and other variants, abbreviations, employees' own words) are in
 ``data/policy_topics.json``, written for HR policies in general, not for one corpus (by someone who
-had not seen our documents or questions). Terms are matched the same way in questions and in
-passages (a one-word term by the prefix it shares with its stem, so "volunteering" also finds
-"voluntary"; a phrase as written, plural allowed): a question names a topic when it contains one of
-its terms, and a corpus mentions the topic when any passage contains any of them.
+had not seen our documents or questions). A question names a topic when it contains one of its
+terms (a one-word term by the prefix it shares with its stem, so "volunteering" also finds "voluntary";
+a phrase as written, plural allowed). A passage mentions a topic also when it words a phrase a little
+differently (inflected, small words changed, up to two words between: "working from outside your
+country" for "work outside the country"), so that a topic is called missing only when the policies
+really never speak of it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from policywise.index.lexical import tokenize
+from policywise.index.lexical import STOPWORDS, tokenize
 
 TOPICS_FILE = "policy_topics.json"
 _WORD = re.compile(r"[a-z0-9]+")
@@ -68,8 +70,7 @@ class TopicLexicon:
         return cls(topics, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
     def named_in(self, question: str) -> list[Topic]:
-        """The topics whose terms the question uses (matched as in passages, so a topic a question
-        names is missing only when no passage has the same words or any other term for it)."""
+        """The topics whose terms the question uses, in the terms' own words."""
         tokens = _WORD.findall(question.lower())
         found: dict[str, Topic] = {}
         for word in set(tokens):
@@ -81,9 +82,8 @@ class TopicLexicon:
 
 
 def mentions(topic: Topic, text: str) -> bool:
-    """Whether ``text`` names ``topic`` under any of its terms."""
-    tokens = _WORD.findall(text.lower())
-    return any(_in_tokens(_term_parts(term), tokens) for term in topic.terms)
+    """Whether ``text`` names ``topic`` under any of its terms (as a passage does: see _term_pattern)."""
+    return bool(topic.pattern.search(text))
 
 
 def _in_tokens(parts: list[tuple[str, bool]], tokens: list[str]) -> bool:
@@ -129,13 +129,41 @@ def _term_parts(term: str) -> list[tuple[str, bool]]:
     return [(w, False) for w in words]
 
 
+# Words a passage may put between those of a phrase: "working from outside your country" mentions
+# "work outside the country", "Hybrid and Flexible Working" mentions "hybrid working".
+# With words between, only spaces, hyphens, apostrophes and slashes: a phrase does not run on over a
+# heading's ">" or a full stop ("Remote Work Policy > Allowances" is no "remote work allowance").
+_GAP = r"(?:[^a-z0-9]+|(?:[\s'’/-]+[a-z0-9]+){1,2}?[\s'’/-]+)"
+
+
 def _term_pattern(term: str) -> str:
+    """A term as a passage may word it. A question names a topic only in the term's own words
+    (``_in_tokens``); a passage mentions it also with the phrase's words inflected, its small words
+    changed and up to two words between the others, so that a topic is not called missing from
+    policies that word it a little differently."""
     parts = _term_parts(term)
     if not parts:
         return ""
     if parts[0][1]:
         return r"\b" + re.escape(parts[0][0]) + r"[a-z0-9]*\b"
-    return r"\b" + r"[^a-z0-9]+".join(_plural(w) for w, _ in parts) + r"\b"
+    content = _loose_parts(term)
+    if content is None:
+        return r"\b" + r"[^a-z0-9]+".join(_plural(w) for w, _ in parts) + r"\b"
+    return (
+        r"\b"
+        + _GAP.join(re.escape(p) + r"[a-z0-9]*" if by_prefix else _plural(p) for p, by_prefix in content)
+        + r"\b"
+    )
+
+
+@cache
+def _loose_parts(term: str) -> list[tuple[str, bool]] | None:
+    """The content words of a phrase, each as (letters, by prefix?), or None for a phrase that has
+    fewer than two (a "day off" is not any "day")."""
+    content = [w for w in _WORD.findall(term) if w not in STOPWORDS]
+    if len(content) < 2:
+        return None
+    return [_term_parts(w)[0] for w in content]
 
 
 def _plural(word: str) -> str:
@@ -195,10 +223,18 @@ class TopicCoverage:
         assert self._words is not None
         parts = _term_parts(term)
         if parts and parts[0][1]:
-            prefix = parts[0][0]
-            i = bisect.bisect_left(self._sorted_words, prefix)
-            return i < len(self._sorted_words) and self._sorted_words[i].startswith(prefix)
+            return self._has_word(parts[0][0], True)
+        loose = _loose_parts(term)
+        if loose is not None:
+            return all(self._has_word(p, by_prefix) for p, by_prefix in loose)
         return bool(parts) and all(any(f in self._words for f in _forms(w)) for w, _ in parts)
+
+    def _has_word(self, letters: str, by_prefix: bool) -> bool:
+        assert self._words is not None
+        if not by_prefix:
+            return any(f in self._words for f in _forms(letters))
+        i = bisect.bisect_left(self._sorted_words, letters)
+        return i < len(self._sorted_words) and self._sorted_words[i].startswith(letters)
 
     def missing(self, question: str) -> list[Topic]:
         """Topics the question names that no passage of the corpus mentions."""
