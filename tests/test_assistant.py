@@ -740,3 +740,23 @@ def test_memo_headers_and_banners_are_not_answer_sentences(sentence, shown) -> N
     from policywise.answer.extractive import ExtractiveComposer
 
     assert (ExtractiveComposer._display(sentence) is not None) is shown
+
+
+REFERENCES_POLICY = """# Sick Leave Policy
+
+## Extended illness bank
+
+Hours in the bank accrue at 0.0231 hours per paid hour worked, whatever your length of service.
+
+## Related policies
+
+- HR-212 Extended Illness Bank (EIB)
+- HR-210 Paid Time Off
+"""
+
+
+def test_a_list_of_related_policies_does_not_answer_for_them(settings, tmp_path) -> None:
+    a = _assistant_over(settings, tmp_path, "sick.md", REFERENCES_POLICY).ask(
+        "What is the Extended Illness Bank accrual rate?"
+    )
+    assert a.status == "answered" and "0.0231" in _sentences(a.answer)[0], a.answer

@@ -44,6 +44,14 @@ SCOPE_PENALTY = 0.1  # a section written for a place the question does not name 
 # (answer/conditions.py), and the ones whose bands exclude it are other people's cases. When no
 # sentence holds it, one that excludes it may well be the answer ("claims must be made within 30
 # days" to "I spent it 45 days ago"), so exclusion only costs when the asker's case is there too.
+# A "Related policies" or "References" section lists other documents by name ("HR-212 Extended Illness
+# Bank (EIB)"): it matches a question about them and says nothing about them.
+REFERENCE_PENALTY = 0.5
+_REFERENCE_SECTION = re.compile(
+    r"^\W*(?:[\d.]+\s*)?(?:related\s+(?:policies|documents|procedures|forms|links|information)|references|"
+    r"cross-references|see also|further (?:information|reading))\W*$",
+    re.IGNORECASE,
+)
 CONDITION_BONUS = 0.15
 CONDITION_PENALTY = 0.15
 # "Can I carry over...?" is answered by the sentence that says one may (or may not) carry over
@@ -136,6 +144,8 @@ class ExtractiveComposer:
             c.score = c.cos + W_COVERAGE * c.coverage + W_PASSAGE * c.hit.score - RANK_PENALTY * c.hit_rank
             if scoped.get(c.hit.chunk_id):
                 c.score -= SCOPE_PENALTY
+            if _REFERENCE_SECTION.match(c.hit.section.rsplit(" > ", 1)[-1]):
+                c.score -= REFERENCE_PENALTY
             if action is not None and states_rule_for(c.text, action):
                 c.score += RULE_BONUS
         if 1 in verdicts:
