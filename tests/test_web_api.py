@@ -223,6 +223,22 @@ def test_security_headers_and_cors(client, web_settings) -> None:
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://intranet.example"
 
 
+def test_health_answers_like_any_endpoint(client) -> None:
+    # GET /health is answered before Flask (web/health.py): same headers, same metrics, same body.
+    page = client.get("/")
+    resp = client.get("/health", headers={"X-Request-ID": "probe-42"})
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    assert resp.headers["X-Request-ID"] == "probe-42"
+    assert resp.headers["Cache-Control"] == "no-store"
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"):
+        assert resp.headers[name] == page.headers[name]
+    assert client.get("/health", headers={"X-Request-ID": "<script>"}).headers["X-Request-ID"] != "<script>"
+    assert client.head("/health").status_code == 200
+    assert client.post("/health").status_code == 405
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'endpoint="/health",method="GET",status="200"' in metrics
+
+
 def test_openapi_documents_every_route(client, app) -> None:
     spec = client.get("/openapi.json").get_json()
     routes = {
