@@ -40,11 +40,6 @@ class Topic:
     label: str
     terms: tuple[str, ...]
 
-    @property
-    def pattern(self) -> re.Pattern[str]:
-        """Any of the terms, in passage text. Built on first use: all 303 at start-up cost ~0.7 s."""
-        return _topic_pattern(self.terms)
-
 
 class TopicLexicon:
     def __init__(self, topics: list[Topic], digest: str = "") -> None:
@@ -83,7 +78,31 @@ class TopicLexicon:
 
 def mentions(topic: Topic, text: str) -> bool:
     """Whether ``text`` names ``topic`` under any of its terms (as a passage does: see _term_pattern)."""
-    return bool(topic.pattern.search(text))
+    words = _WORD.findall(text.lower())
+    first = frozenset(words)
+    sorted_words = sorted(first)
+    plausible = tuple(term for term in topic.terms if _could_match(term, first, sorted_words))
+    return bool(plausible) and bool(_terms_regex(plausible).search(text))
+
+
+def _could_match(term: str, words: frozenset[str], sorted_words: list[str]) -> bool:
+    """Whether a text with these words could mention ``term``: each of its words (or their prefixes)
+    is among them. Settles most terms without a regular expression, whose compiling cost more than
+    the search (a few ms a topic)."""
+    parts = _term_parts(term)
+    if parts and parts[0][1]:
+        return _has_word(parts[0][0], True, words, sorted_words)
+    loose = _loose_parts(term)
+    if loose is not None:
+        return all(_has_word(p, by_prefix, words, sorted_words) for p, by_prefix in loose)
+    return bool(parts) and all(any(f in words for f in _forms(w)) for w, _ in parts)
+
+
+def _has_word(letters: str, by_prefix: bool, words: frozenset[str], sorted_words: list[str]) -> bool:
+    if not by_prefix:
+        return any(f in words for f in _forms(letters))
+    i = bisect.bisect_left(sorted_words, letters)
+    return i < len(sorted_words) and sorted_words[i].startswith(letters)
 
 
 def _in_tokens(parts: list[tuple[str, bool]], tokens: list[str]) -> bool:
@@ -99,8 +118,9 @@ def _in_tokens(parts: list[tuple[str, bool]], tokens: list[str]) -> bool:
 
 
 @cache
-def _topic_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(_term_pattern(term) for term in terms), re.IGNORECASE)
+def _terms_regex(terms: tuple[str, ...]) -> re.Pattern[str]:
+    # ASCII: the terms are ASCII words, and Unicode-aware character classes compile several times slower.
+    return re.compile("|".join(_term_pattern(t) for t in terms), re.IGNORECASE | re.ASCII)
 
 
 def _anchor(term: str) -> str:
@@ -212,29 +232,16 @@ class TopicCoverage:
         known = self._known.get(topic.id)
         if known is None:
             self.warm()
-            known = any(self._could_match(term) for term in topic.terms) and any(
-                topic.pattern.search(text) for text in self._texts()
-            )
+            assert self._words is not None
+            plausible = tuple(t for t in topic.terms if _could_match(t, self._words, self._sorted_words))
+            known = False
+            if plausible:
+                # One pattern, one pass over the passages: building them is much of a scan's cost.
+                pattern = _terms_regex(plausible)
+                known = any(pattern.search(text) for text in self._texts())
             with self._lock:
                 self._known[topic.id] = known
         return known
-
-    def _could_match(self, term: str) -> bool:
-        assert self._words is not None
-        parts = _term_parts(term)
-        if parts and parts[0][1]:
-            return self._has_word(parts[0][0], True)
-        loose = _loose_parts(term)
-        if loose is not None:
-            return all(self._has_word(p, by_prefix) for p, by_prefix in loose)
-        return bool(parts) and all(any(f in self._words for f in _forms(w)) for w, _ in parts)
-
-    def _has_word(self, letters: str, by_prefix: bool) -> bool:
-        assert self._words is not None
-        if not by_prefix:
-            return any(f in self._words for f in _forms(letters))
-        i = bisect.bisect_left(self._sorted_words, letters)
-        return i < len(self._sorted_words) and self._sorted_words[i].startswith(letters)
 
     def missing(self, question: str) -> list[Topic]:
         """Topics the question names that no passage of the corpus mentions."""
