@@ -68,10 +68,10 @@ class TopicLexicon:
         """The topics whose terms the question uses, in the terms' own words."""
         tokens = _WORD.findall(question.lower())
         found: dict[str, Topic] = {}
-        for word in set(tokens):
+        for i, word in enumerate(tokens):
             for n in range(1, min(4, len(word)) + 1):
                 for term, topic in self._by_anchor.get(word[:n], ()):
-                    if topic.id not in found and _in_tokens(_term_parts(term), tokens):
+                    if topic.id not in found and _starts_at(_term_parts(term), tokens, i):
                         found[topic.id] = topic
         return sorted(found.values(), key=lambda t: t.id)
 
@@ -105,16 +105,16 @@ def _has_word(letters: str, by_prefix: bool, words: frozenset[str], sorted_words
     return i < len(sorted_words) and sorted_words[i].startswith(letters)
 
 
-def _in_tokens(parts: list[tuple[str, bool]], tokens: list[str]) -> bool:
-    """Whether a term matches a text split into its words: what the term's pattern finds, without a
-    regular expression per term (compiling those as questions first named them cost ~3 ms a question)."""
+def _starts_at(parts: list[tuple[str, bool]], tokens: list[str], i: int) -> bool:
+    """Whether a term's words are the question's from word ``i`` on: what its pattern would find
+    there, without compiling one per term (that cost ~3 ms a question)."""
     if not parts:
         return False
     if parts[0][1]:
-        return any(t.startswith(parts[0][0]) for t in tokens)
-    forms = [_forms(w) for w, _ in parts]
-    k = len(forms)
-    return any(all(tokens[i + j] in forms[j] for j in range(k)) for i in range(len(tokens) - k + 1))
+        return tokens[i].startswith(parts[0][0])
+    if i + len(parts) > len(tokens):
+        return False
+    return all(tokens[i + j] in _forms(w) for j, (w, _) in enumerate(parts))
 
 
 @cache
@@ -192,6 +192,7 @@ def _plural(word: str) -> str:
     return re.escape(word) + r"(?:s|es)?"
 
 
+@cache
 def _forms(word: str) -> tuple[str, ...]:
     """The words _plural matches."""
     if len(word) > 3 and word.endswith("y"):
