@@ -152,6 +152,16 @@ def test_an_answer_whose_passages_never_name_the_topic_is_not_given(bundled_assi
     a = bundled_assistant.ask("What's the dress code at the Denver office?")
     assert a.status == "insufficient_evidence" and a.reason == "topic_not_in_passages"
     assert a.citations  # the closest passages are still shown, as related ones
+    # Search says so too: no hits, the topic named, the passages it would have returned kept apart.
+    question = "Is there a dress code for the Austin office?"
+    found = bundled_assistant.retriever.search(question)
+    assert found.hits == [] and found.missing_topics == [] and found.related
+    assert found.topic_not_in_hits is not None and "dress" in found.topic_not_in_hits
+    b = bundled_assistant.ask(question)
+    assert b.reason == "topic_not_in_passages"
+    assert {c.chunk_id for c in b.citations} <= {h.chunk_id for h in found.related}
+    kept = bundled_assistant.retriever.search("Can I split my parental leave into two blocks?")
+    assert kept.hits and kept.topic_not_in_hits is None
 
 
 def test_an_answer_whose_passages_name_the_topic_is_given(bundled_assistant) -> None:

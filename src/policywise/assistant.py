@@ -243,22 +243,37 @@ class Assistant:
                 "score": h.score,
                 "chunk_id": h.chunk_id,
             }
-            for h in search.hits
+            for h in search.hits or search.related
         ]
-        if search.missing_topics:
-            if len(split_question(question_text)) == 1:
-                answer = Answer(
-                    status="insufficient_evidence",
-                    answer=TOPIC_MISSING_MESSAGE.format(
-                        topics=" or ".join(search.missing_topics), contact=self._contact
-                    ),
-                    reason="topic_not_in_policies",
-                    question=question_text,
-                    flags=flags,
-                    timings_ms=timings,
-                )
-                yield self._finish(self._apply_level(answer, check.question), started)
-                return
+        single = len(split_question(question_text)) == 1
+        if search.missing_topics and single:
+            answer = Answer(
+                status="insufficient_evidence",
+                answer=TOPIC_MISSING_MESSAGE.format(
+                    topics=" or ".join(search.missing_topics), contact=self._contact
+                ),
+                reason="topic_not_in_policies",
+                question=question_text,
+                flags=flags,
+                timings_ms=timings,
+            )
+            yield self._finish(self._apply_level(answer, check.question), started)
+            return
+        if search.topic_not_in_hits and single:
+            ctx = _Context(
+                question_text,
+                replace(search, hits=search.related),
+                qvec,
+                Composition(),
+                started,
+                timings,
+                flags,
+            )
+            answer = self._not_found(ctx, "topic_not_in_passages")
+            answer.retrieved = retrieved
+            yield self._finish(self._apply_level(answer, check.question), started)
+            return
+        if search.missing_topics or search.topic_not_in_hits:
             # A compound question: the parts the policies do cover are still answered (_compose).
             search = self.retriever.search(question_text, topics=False)
         if not search.hits:
@@ -332,13 +347,11 @@ class Assistant:
         """Why an extractive answer to a question about a policy topic is not one, or None.
 
         ``topic_not_in_passages``: the policies name the topic somewhere, but none of the passages the
-        answer quotes does ("is there a dress code for the Austin office?" answered from rules about the
-        office that never mention dress). ``fact_not_stated_for_topic``: the question asks for a kind of
-        fact (an amount, a number, a date…) and no quoted sentence states one about the topic, in the
+        answer quotes does (search already returns no hits when none of the passages it found does:
+        ``SearchResult.topic_not_in_hits``). ``fact_not_stated_for_topic``: the question asks for a kind
+        of fact (an amount, a number, a date…) and no quoted sentence states one about the topic, in the
         sentence itself or under a heading that names it ("how much is the home office stipend?" answered
-        with amounts of other allowances). On our four sets: eight unanswerable questions turned away, two
-        answerable ones (their passages use a wording the topic list lacks), which still see the passages
-        as related ones. Single questions only: a compound one is answered part by part.
+        with amounts of other allowances). Single questions only: a compound one is answered part by part.
         """
         # ``focus``: the topic the search found the question to be about (None with TOPIC_CHECK off).
         if focus is None or not composition.citations or len(split_question(question)) > 1:

@@ -142,6 +142,7 @@ def search(
                     "query": query,
                     "covered": result.covered,
                     "missing_topics": result.missing_topics,
+                    "topic_not_in_hits": result.topic_not_in_hits,
                     "hits": [_hit_json(h, i) for i, h in enumerate(result.hits, 1)],
                     "timings_ms": result.timings_ms,
                 },
@@ -152,6 +153,9 @@ def search(
         return
     if result.missing_topics:
         click.echo(f"The policies don't mention {' or '.join(result.missing_topics)}.")
+        return
+    if result.topic_not_in_hits:
+        click.echo(f"No policy passage close to this question mentions {result.topic_not_in_hits}.")
         return
     if not result.hits:
         click.echo("No policy passage matches this question.")

@@ -25,7 +25,7 @@ from policywise.index.embedder import Embedder
 from policywise.index.sites import SiteNames
 from policywise.index.spelling import SpellingCorrector, word_counts
 from policywise.index.store import PolicyIndex
-from policywise.index.topics import Topic, TopicCoverage
+from policywise.index.topics import Topic, TopicCoverage, mentions
 from policywise.ingest.chunker import chunker_settings
 from policywise.types import Hit, header_text
 
@@ -64,6 +64,10 @@ class SearchResult:
     missing_topics: list[str] = field(default_factory=list)
     # The policy topic the query is about, when the topic check ran and found one.
     topic: Topic | None = None
+    # That topic's label when the policies mention it but none of the passages found does; then there
+    # are no hits, and the passages that would have been are in ``related``.
+    topic_not_in_hits: str | None = None
+    related: list[Hit] = field(default_factory=list)
 
 
 class Retriever:
@@ -176,7 +180,8 @@ class Retriever:
         topics: bool = True,
     ) -> SearchResult:
         """``gate``: drop weak hits, and all when nothing relevant is found; ``topics`` (with the gate and
-        TOPIC_CHECK): none either when the query names a policy topic the policies never mention."""
+        TOPIC_CHECK): none either when the query is about a policy topic the policies never mention, or
+        that none of the passages found mentions, or names a site the policies never name."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         query, _ = self.correct_spelling(query)
@@ -239,6 +244,11 @@ class Retriever:
         elif gate:
             hits = self._drop_weak(hits, best_dense, coverage)
         hits = _dedupe(hits, k)
+        related: list[Hit] = []
+        if focus is not None and hits and not any(mentions(focus, _head_and_text(h)) for h in hits):
+            # The policies speak of the topic, but not in any passage close to the question ("is there a
+            # dress code for the Austin office?" finds rules about the office that never mention dress).
+            related, hits = hits, []
         timings["total"] = _ms(t0)
         return SearchResult(
             query,
@@ -249,6 +259,8 @@ class Retriever:
             timings,
             missing_topics=missing,
             topic=focus,
+            topic_not_in_hits=focus.label if related else None,
+            related=related,
         )
 
     def _covered(self, mode: str, best_dense: float, best_cov: float) -> bool:
@@ -339,6 +351,10 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
     if len(words) < 3:
         return {tuple(words)}
     return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def _head_and_text(hit: Hit) -> str:
+    return header_text(hit.title, hit.section) + hit.text
 
 
 def _dedupe(hits: list[Hit], k: int, threshold: float = 0.7) -> list[Hit]:

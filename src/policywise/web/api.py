@@ -160,6 +160,7 @@ def search() -> Response:
             "query": req.query,
             "covered": result.covered,  # type: ignore[attr-defined]
             "missing_topics": result.missing_topics,  # type: ignore[attr-defined]
+            "topic_not_in_hits": result.topic_not_in_hits,  # type: ignore[attr-defined]
             "hits": hits,
         }
     )
