@@ -69,6 +69,14 @@ def test_the_shipped_lexicon_loads() -> None:
     assert len(lexicon.topics) > 100
     assert len({t.id for t in lexicon.topics}) == len(lexicon.topics)
     assert "sabbatical" in {t.id for t in lexicon.topics}
+    # Narrow topics are checked against the policies as a whole only (topics.Topic.passages).
+    assert any(not t.passages for t in lexicon.topics) and any(t.passages for t in lexicon.topics)
+    # Words a term's stem prefix would catch by accident do not name a topic.
+    for question in (
+        "Is there a second interview for internal jobs?",
+        "What temperature should the office be?",
+    ):
+        assert not {"secondment", "agency_temporary_workers"} & {t.id for t in lexicon.named_in(question)}
 
 
 @pytest.fixture(scope="module")

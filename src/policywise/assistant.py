@@ -354,7 +354,12 @@ class Assistant:
         with amounts of other allowances). Single questions only: a compound one is answered part by part.
         """
         # ``focus``: the topic the search found the question to be about (None with TOPIC_CHECK off).
-        if focus is None or not composition.citations or len(split_question(question)) > 1:
+        if (
+            focus is None
+            or not focus.passages
+            or not composition.citations
+            or len(split_question(question)) > 1
+        ):
             return None
         chunks = self.retriever.index.chunks
         heads = {c.number: f"{c.title} {c.section}" for c in composition.citations}

@@ -245,7 +245,12 @@ class Retriever:
             hits = self._drop_weak(hits, best_dense, coverage)
         hits = _dedupe(hits, k)
         related: list[Hit] = []
-        if focus is not None and hits and not any(mentions(focus, _head_and_text(h)) for h in hits):
+        if (
+            focus is not None
+            and focus.passages
+            and hits
+            and not any(mentions(focus, _head_and_text(h)) for h in hits)
+        ):
             # The policies speak of the topic, but not in any passage close to the question ("is there a
             # dress code for the Austin office?" finds rules about the office that never mention dress).
             related, hits = hits, []

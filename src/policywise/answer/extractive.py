@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from policywise.answer.answerability import asks_for, has_fact
 from policywise.answer.conditions import fit, question_quantities
 from policywise.answer.modality import asked_action, states_rule_for
 from policywise.answer.scope import out_of_scope_places
@@ -57,6 +58,10 @@ CONDITION_PENALTY = 0.15
 # "Can I carry over...?" is answered by the sentence that says one may (or may not) carry over
 # (answer/modality.py), even when a sentence on what happens to carried-over days is closer in meaning.
 RULE_BONUS = 0.2
+# A question asking for a kind of fact (how often, how much, by when...) is answered by a sentence that
+# states one: "It meets at least every 3 months" for "how often does the committee meet?", although
+# its "It" keeps its cosine low.
+FACT_BONUS = 0.1
 
 _LEADING_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)]|[a-z][.)])\s+")
 # FAQ labels ("Q: ...", "A: ...") are layout, not content.
@@ -140,6 +145,7 @@ class ExtractiveComposer:
                             verdicts.append(verdict)
         scoped = {h.chunk_id: bool(out_of_scope_places(question, h.section)) for h in hits[:MAX_PASSAGES]}
         action = asked_action(question)
+        kind = asks_for(question)
         for c in out:
             c.score = c.cos + W_COVERAGE * c.coverage + W_PASSAGE * c.hit.score - RANK_PENALTY * c.hit_rank
             if scoped.get(c.hit.chunk_id):
@@ -148,6 +154,8 @@ class ExtractiveComposer:
                 c.score -= REFERENCE_PENALTY
             if action is not None and states_rule_for(c.text, action):
                 c.score += RULE_BONUS
+            if kind is not None and has_fact(kind, c.text, question):
+                c.score += FACT_BONUS
         if 1 in verdicts:
             # The cases of one rule are alternatives: the asker's case is as relevant as the best-matching
             # other case of its passage, even when it repeats less of the question ("Between 13 and 24

@@ -39,6 +39,10 @@ class Topic:
     id: str
     label: str
     terms: tuple[str, ...]
+    # Whether passages are checked for the topic too (retrieve.py, assistant.py), or only the policies as a
+    # whole: a narrow topic ("safety committees", "sick notes") is often written about in words of its
+    # own ("the committee meets monthly"), and checking quoted passages for it turned answers away.
+    passages: bool = True
 
 
 class TopicLexicon:
@@ -61,7 +65,7 @@ class TopicLexicon:
         for t in data["topics"]:
             terms = tuple(dict.fromkeys(s.strip().lower() for s in t["terms"] if _WORD.search(s.lower())))
             if terms:
-                topics.append(Topic(t["id"], t["label"], terms))
+                topics.append(Topic(t["id"], t["label"], terms, bool(t.get("passages", True))))
         return cls(topics, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
     def named_in(self, question: str) -> list[Topic]:
