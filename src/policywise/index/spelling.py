@@ -35,6 +35,23 @@ def _one_edit(word: str) -> set[str]:
     return deletes | swaps | replaces | inserts
 
 
+_SUFFIXES = ("ing", "ed", "es", "s", "d", "er", "ers", "ly")
+
+
+def _base_forms(word: str) -> list[str]:
+    """The word and what it may inflect: "clocked" -> clock, "queued" -> queue, "stopping" -> stop."""
+    forms = [word]
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            forms += [base, base + "e"]
+            if len(base) > 3 and base[-1] == base[-2]:
+                forms.append(base[:-1])  # stopping -> stop
+            if base.endswith("i"):
+                forms.append(base[:-1] + "y")  # carried -> carry
+    return forms
+
+
 class SpellingCorrector:
     def __init__(self, counts: Counter[str], known_word: Callable[[str], bool]) -> None:
         self._counts = counts
@@ -55,7 +72,8 @@ class SpellingCorrector:
         return self._verdicts[lower]
 
     def _nearest(self, lower: str) -> str | None:
-        if self._known_word(lower):
+        if any(self._known_word(w) or w in self._counts for w in _base_forms(lower)):
+            # A real word, or an inflection of one ("clocked" is no misspelling of "locked").
             return None
         candidates = [w for w in _one_edit(lower) if w in self._counts]
         if not candidates:
