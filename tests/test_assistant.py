@@ -240,6 +240,15 @@ def test_llm_saying_not_covered_is_insufficient_evidence(offline_settings, retri
     assert a.status == "insufficient_evidence" and a.provider == "llm:test-model"
 
 
+def test_no_llm_call_for_passages_that_never_name_the_topic(offline_settings, retriever, llm_server) -> None:  # noqa: F811
+    llm_server.script([Reply("Business casual is expected [1].")])
+    a = _llm_assistant(offline_settings, retriever, llm_server).ask(
+        "Is there a dress code for the Austin office?"
+    )
+    assert a.status == "insufficient_evidence" and a.reason == "topic_not_in_passages"
+    assert a.citations and llm_server.requests == []  # related passages shown, the model never asked
+
+
 def test_streamed_llm_answer(offline_settings, retriever, llm_server) -> None:  # noqa: F811
     text = "Unused PTO days must be used by March 31 [1]."
     llm_server.script([StreamReply(text, chunk_size=5)])
