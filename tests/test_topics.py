@@ -96,6 +96,8 @@ def test_a_topic_the_policies_never_mention_is_named_in_the_answer(small_assista
     assert "sabbatical" in a.answer.lower() and not a.citations
     hits = small_assistant.retriever.search("After five years here, do I qualify for a paid sabbatical?")
     assert hits.hits == [] and hits.missing_topics
+    # What search would have returned is still reported (batch output's "retrieved"), never cited.
+    assert hits.related and [r["chunk_id"] for r in a.retrieved] == [h.chunk_id for h in hits.related]
 
 
 def test_search_api_names_the_missing_topic(small_assistant, tmp_path) -> None:

@@ -257,6 +257,7 @@ class Assistant:
                 flags=flags,
                 timings_ms=timings,
             )
+            answer.retrieved = retrieved
             yield self._finish(self._apply_level(answer, check.question), started)
             return
         if search.topic_not_in_hits and single:

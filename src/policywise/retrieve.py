@@ -65,8 +65,9 @@ class SearchResult:
     # The policy topic the query is about, when the topic check ran and found one.
     topic: Topic | None = None
     # That topic's label when the policies mention it but none of the passages found does; then there
-    # are no hits, and the passages that would have been are in ``related``.
+    # are no hits either.
     topic_not_in_hits: str | None = None
+    # The passages search would have returned, when a missing topic or ``topic_not_in_hits`` emptied it.
     related: list[Hit] = field(default_factory=list)
 
 
@@ -237,15 +238,17 @@ class Retriever:
         missing = [focus.label] if focus is not None and not self._coverage().mentions(focus) else []
         if check:
             missing += self.unnamed_sites(query)
-        if missing:
-            covered = False
         if gate and not covered:
             hits = []
         elif gate:
             hits = self._drop_weak(hits, best_dense, coverage)
         hits = _dedupe(hits, k)
         related: list[Hit] = []
-        if (
+        if missing:
+            # The passages that would have answered stay at hand as related ones (an answer's "retrieved").
+            covered = False
+            related, hits = hits, []
+        elif (
             focus is not None
             and focus.passages
             and hits
@@ -264,7 +267,7 @@ class Retriever:
             timings,
             missing_topics=missing,
             topic=focus,
-            topic_not_in_hits=focus.label if related else None,
+            topic_not_in_hits=focus.label if related and not missing and focus is not None else None,
             related=related,
         )
 
