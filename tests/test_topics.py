@@ -96,8 +96,6 @@ def test_a_topic_the_policies_never_mention_is_named_in_the_answer(small_assista
     assert "sabbatical" in a.answer.lower() and not a.citations
     hits = small_assistant.retriever.search("After five years here, do I qualify for a paid sabbatical?")
     assert hits.hits == [] and hits.missing_topics
-    # What search would have returned is still reported (batch output's "retrieved"), never cited.
-    assert hits.related and [r["chunk_id"] for r in a.retrieved] == [h.chunk_id for h in hits.related]
 
 
 def test_search_api_names_the_missing_topic(small_assistant, tmp_path) -> None:
@@ -228,5 +226,11 @@ def test_a_site_the_policies_never_name_is_named_in_the_answer(bundled_assistant
     a = bundled_assistant.ask("I'm moving to the London office: which bank holidays does it observe?")
     assert a.status == "insufficient_evidence" and a.reason == "topic_not_in_policies"
     assert "don't mention the London office" in a.answer and not a.citations
+    # What search would have returned is still reported (batch output's "retrieved"), never cited.
+    found = bundled_assistant.retriever.search(
+        "I'm moving to the London office: which bank holidays does it observe?"
+    )
+    assert found.hits == [] and found.related
+    assert [r["chunk_id"] for r in a.retrieved] == [h.chunk_id for h in found.related]
     known = bundled_assistant.ask("I'm in the Toronto office - what date is the Civic Holiday this year?")
     assert known.status == "answered" and known.citations
