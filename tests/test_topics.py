@@ -127,6 +127,12 @@ def test_a_compound_question_still_answers_the_part_the_policies_cover(small_ass
     assert "partially_answered" in a.flags
 
 
+def test_a_compound_question_about_two_missing_topics_is_told_so(small_assistant) -> None:
+    a = small_assistant.ask("Do we get a paid sabbatical, and is there bereavement leave for a grandparent?")
+    assert a.status == "insufficient_evidence" and a.reason == "topic_not_in_policies", a.answer
+    assert "don't mention" in a.answer
+
+
 def test_with_the_check_off_near_misses_are_answered_from_neighbours(small_assistant, settings) -> None:
     off = Assistant(replace(small_assistant.settings, topic_check=False))
     assert off.retriever.search("Do we get paid sabbatical leave after five years?").missing_topics == []

@@ -245,39 +245,20 @@ class Assistant:
             }
             for h in search.hits or search.related
         ]
-        single = len(split_question(question_text)) == 1
-        if search.missing_topics and single:
-            answer = Answer(
-                status="insufficient_evidence",
-                answer=TOPIC_MISSING_MESSAGE.format(
-                    topics=" or ".join(search.missing_topics), contact=self._contact
-                ),
-                reason="topic_not_in_policies",
-                question=question_text,
-                flags=flags,
-                timings_ms=timings,
-            )
-            answer.retrieved = retrieved
-            yield self._finish(self._apply_level(answer, check.question), started)
-            return
-        if search.topic_not_in_hits and single:
-            ctx = _Context(
-                question_text,
-                replace(search, hits=search.related),
-                qvec,
-                Composition(),
-                started,
-                timings,
-                flags,
-            )
-            answer = self._not_found(ctx, "topic_not_in_passages")
-            answer.retrieved = retrieved
-            yield self._finish(self._apply_level(answer, check.question), started)
-            return
-        if search.missing_topics or search.topic_not_in_hits:
+        topic_reason = (
+            "topic_not_in_policies"
+            if search.missing_topics
+            else "topic_not_in_passages"
+            if search.topic_not_in_hits
+            else None
+        )
+        topic_search = search
+        refuse = topic_reason is not None and len(split_question(question_text)) == 1
+        if topic_reason is not None and not refuse:
             # A compound question: the parts the policies do cover are still answered (_compose).
             search = self.retriever.search(question_text, topics=False)
-        if not search.hits:
+            refuse = not search.hits
+        if not refuse and not search.hits:
             answer = Answer(
                 status="out_of_scope",
                 answer=guardrails.OUT_OF_SCOPE_MESSAGE,
@@ -288,10 +269,20 @@ class Assistant:
             )
             yield self._finish(answer, started)
             return
-
-        t = time.perf_counter()
-        composition, evidence, sources = self._compose(question_text, qvec, search, flags)
-        timings["compose"] = _ms(t)
+        if not refuse:
+            t = time.perf_counter()
+            composition, evidence, sources = self._compose(question_text, qvec, search, flags, topic_reason)
+            timings["compose"] = _ms(t)
+            # No part of a compound question is answered, and the whole is about what the policies lack.
+            refuse = topic_reason is not None and evidence.reason == topic_reason
+        if refuse:
+            assert topic_reason is not None
+            answer = self._topic_refusal(
+                topic_reason, question_text, topic_search, qvec, started, timings, flags
+            )
+            answer.retrieved = retrieved
+            yield self._finish(self._apply_level(answer, check.question), started)
+            return
         if sources is not search.hits:
             search = replace(search, hits=sources)
         ctx = _Context(question_text, search, qvec, composition, started, timings, flags)
@@ -310,12 +301,18 @@ class Assistant:
         yield self._finish(self._apply_level(answer, check.question), started)
 
     def _compose(
-        self, question: str, qvec: np.ndarray, search: SearchResult, flags: list[str]
+        self,
+        question: str,
+        qvec: np.ndarray,
+        search: SearchResult,
+        flags: list[str],
+        topic_reason: str | None = None,
     ) -> tuple[Composition, Evidence, list[Hit]]:
         """The extractive answer, whether it answers, and the passages to give an LLM.
 
         A compound question is answered part by part, and an LLM sees the best passages of every
-        part rather than those of the dominant one.
+        part rather than those of the dominant one. When no part is answered and the whole question is
+        about a topic the policies lack (``topic_reason``), that is the verdict.
         """
         limit = self.settings.answer_max_sentences
         parts = split_question(question)
@@ -341,6 +338,8 @@ class Assistant:
                     flags.append("partially_answered")
                 hits = _interleave(per_part, self.settings.top_k + len(per_part))
                 return merge_compositions(answered), Evidence(True, "ok", None), hits
+            if topic_reason is not None:
+                return Composition(), Evidence(False, topic_reason, None), search.hits
         whole = self.composer.compose(question, qvec, search.hits, max_sentences=limit)
         return whole, judge(question, whole.best_score, whole.text, MIN_SENTENCE_SCORE), search.hits
 
@@ -378,6 +377,34 @@ class Assistant:
         ):
             return "fact_not_stated_for_topic"
         return None
+
+    def _topic_refusal(
+        self,
+        reason: str,
+        question: str,
+        search: SearchResult,
+        qvec: np.ndarray,
+        started: float,
+        timings: dict[str, float],
+        flags: list[str],
+    ) -> Answer:
+        """The answer to a question about a topic (or site) the policies never mention, or that none of
+        the passages found mentions (then pointing at those passages as related ones)."""
+        if reason == "topic_not_in_policies":
+            return Answer(
+                status="insufficient_evidence",
+                answer=TOPIC_MISSING_MESSAGE.format(
+                    topics=" or ".join(search.missing_topics), contact=self._contact
+                ),
+                reason=reason,
+                question=question,
+                flags=flags,
+                timings_ms=timings,
+            )
+        related = replace(search, hits=search.related)
+        return self._not_found(
+            _Context(question, related, qvec, Composition(), started, timings, flags), reason
+        )
 
     def _extractive(self, ctx: _Context, degraded_reason: str | None = None) -> Answer:
         return Answer(
