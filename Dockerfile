@@ -13,9 +13,10 @@ RUN pip install --no-cache-dir . && rm -rf /root/.cache
 
 COPY data/policies ./data/policies
 COPY data/index ./data/index
-# Convert the model to int8 and optimise it once at build time, so a container starts without writing
-# anything (the conversion peaks at ~0.5 GB, more than the 512 MB host has).
-RUN python -c "from policywise.config import load_settings; from policywise.index.embedder import Embedder; Embedder.from_settings(load_settings()).load()" \
+# Convert the model to int8 and optimise it once at build time, and embed the policy topics' labels, so
+# a container starts without writing anything (the conversion peaks at ~0.5 GB, more than the 512 MB
+# host has).
+RUN python -c "from policywise.config import load_settings; from policywise.retrieve import open_retriever; open_retriever(load_settings()).warm_topics()" \
     && chown -R policywise:policywise /app/data
 
 USER policywise
