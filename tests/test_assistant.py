@@ -659,7 +659,7 @@ def test_bands_in_sentences(sentence, value, verdict) -> None:
     ],
 )
 def test_a_how_many_question_is_answered_in_its_unit(text, counts) -> None:
-    from policywise.answer.answerability import has_fact
+    from policywise.facts import has_fact
 
     assert has_fact("count", text, "How many weeks of severance would I get?") is counts
 
@@ -676,7 +676,7 @@ def test_a_how_many_question_is_answered_in_its_unit(text, counts) -> None:
 )
 def test_amounts_in_the_forms_policies_write_them(text, states_amount) -> None:
     """A "how much" question is answered only by a sentence stating an amount, in any currency form."""
-    from policywise.answer.answerability import has_fact
+    from policywise.facts import has_fact
 
     assert has_fact("amount", text) is states_amount
 
@@ -693,7 +693,7 @@ def test_amounts_in_the_forms_policies_write_them(text, states_amount) -> None:
     ],
 )
 def test_the_kind_of_fact_a_question_asks_for(question, kind) -> None:
-    from policywise.answer.answerability import asks_for
+    from policywise.facts import asks_for
 
     assert asks_for(question) == kind
 

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from policywise import guardrails
-from policywise.answer.answerability import Evidence, asks_for, has_fact, judge
+from policywise.answer.answerability import Evidence, judge
 from policywise.answer.check import check_answer
 from policywise.answer.decompose import split_question
 from policywise.answer.errors import LLMError
 from policywise.answer.extractive import Composition, ExtractiveComposer, merge_compositions
 from policywise.answer.prompts import answer_messages, rewrite_messages
 from policywise.config import Settings
+from policywise.facts import asks_for, has_fact
 from policywise.index.store import current_generation
 from policywise.index.topics import Topic, mentions
 from policywise.ops.circuit_breaker import CircuitBreaker

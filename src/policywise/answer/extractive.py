@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from policywise.answer.answerability import asks_for, has_fact
 from policywise.answer.conditions import fit, question_quantities
 from policywise.answer.modality import asked_action, states_rule_for
 from policywise.answer.scope import out_of_scope_places
+from policywise.facts import asks_for, has_fact
 from policywise.index.lexical import LexicalIndex, term_set, tokenize
 from policywise.index.store import PolicyIndex
 from policywise.types import Citation, Hit, with_markers

@@ -1,0 +1,114 @@
+"""The kinds of fact a question asks for, and whether a sentence states one.
+
+"How much is the stipend?" asks for an amount, "how many weeks…" for a number of weeks, "by when…" for a
+date or a deadline. Retrieval uses this to tell passages that name a topic from passages that state what
+was asked about it; the answer judge, to tell an answer from a sentence on the same subject.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"hundred|half|a|an|single|double|twice|once"
+)
+_NUM = rf"(?:\d[\d,.]*|{_NUMBER_WORDS})"
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+_UNITS = (
+    r"(?:minute|hour|day|week|month|year|business day|calendar day|working day|workday|night|session|time)s?"
+)
+
+_PATTERNS = {
+    "amount": re.compile(
+        rf"[$€£¥₹]\s?\d|\d\s?(?:%|percent|dollars|pounds|euros|cents|pence|usd|cad|eur|gbp|aud|chf|inr)\b|"
+        # a currency code before the amount ("GBP 180") and pence ("45p per mile")
+        rf"\b(?:usd|cad|eur|gbp|aud|nzd|chf|inr|sgd)\s?\d|\b\d+(?:\.\d+)?p\b|\b{_NUM}\s+{_UNITS}\b|"
+        # multiples of pay, as benefits state them: "1x annual salary", "two times base pay"
+        rf"\b\d+(?:\.\d+)?\s?[x×](?!\w)|\b{_NUM}\s+times\s+(?:your\s+|the\s+|annual\s+|base\s+)*(?:salary|pay|earnings)",
+        re.I,
+    ),
+    "percent": re.compile(r"\d\s?(?:%|percent)|\bhalf\b|\bfull\b", re.I),
+    "count": re.compile(rf"\b{_NUM}\b", re.I),
+    "date": re.compile(
+        rf"\b{_MONTH}\b|\b\d{{1,2}}/\d{{1,2}}\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|"
+        rf"\bwithin\s+{_NUM}\b|\b{_NUM}\s+{_UNITS}\s+(?:before|after|of|from|prior)\b|"
+        r"\b\d{1,2}(?::\d\d)?\s?(?:a\.?m|p\.?m)\b|"
+        r"\b(?:q[1-4]|quarter|annually|each year|every year|end of|start of|first day|last day|deadline)\b|"
+        r"\bby the\b",
+        re.I,
+    ),
+    "duration": re.compile(rf"\b{_NUM}[\s-]+{_UNITS}\b|\bwithin\b|\buntil\b", re.I),
+    "frequency": re.compile(
+        rf"\bevery\b|\beach\b|\bper\b|\bannual(?:ly)?\b|\bmonthly\b|\bweekly\b|\bdaily\b|\bquarterly\b|"
+        rf"\byearly\b|\bonce\b|\btwice\b|\b{_NUM}\s+times\b",
+        re.I,
+    ),
+}
+
+# The question forms that ask for a kind of fact. Order matters: the first match wins.
+_ASKS = [
+    (
+        "percent",
+        re.compile(r"\bwhat (?:percent|percentage)\b|\bhow big a (?:bonus )?percentage\b|\bwhat %", re.I),
+    ),
+    (
+        "amount",
+        re.compile(
+            r"\bhow much\b|\bwhat(?:'s| is| are)? the (?:\w+ )?(?:rate|amount|cap|limit|cost|price|"
+            r"budget|allowance|stipend|salary|pay)\b",
+            re.I,
+        ),
+    ),
+    ("count", re.compile(r"\bhow many\b", re.I)),
+    ("duration", re.compile(r"\bhow long\b", re.I)),
+    ("frequency", re.compile(r"\bhow often\b|\bhow frequently\b", re.I)),
+    (
+        "date",
+        re.compile(
+            # "when" asks for a date where it opens a question, not as a conjunction ("which button do I
+            # click when I get a phishing email?")
+            r"(?:^|[.?!;]\s*|,\s*|\b(?:and|or|but|by|until|since|from)\s+)when\b|"
+            r"\bwhat (?:date|day|time)\b|\bwhich (?:exact )?(?:dates?|days?)\b|"
+            r"\bdeadline\b|\bhow soon\b|\bhow quickly\b|\bhow fast\b",
+            re.I,
+        ),
+    ),
+]
+
+
+def asks_for(question: str) -> str | None:
+    for kind, pattern in _ASKS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+# "How many weeks of severance...?" counts weeks: a sentence counting something else ("Example 3", "a
+# separation agreement", "2 weeks' notice" is still weeks) does not answer it.
+_COUNTED = re.compile(r"\bhow many\s+(?:[a-z-]+\s+){0,2}?(" + _UNITS + r")\b", re.I)
+
+
+def counted_unit(question: str) -> str | None:
+    """The unit a how-many question counts in ("week" for "how many weeks of leave"), or None."""
+    m = _COUNTED.search(question)
+    return m.group(1).lower().rstrip("s") if m else None
+
+
+def has_fact(kind: str, text: str, question: str = "") -> bool:
+    """Whether ``text`` states the kind of fact ``question`` asks for (its unit too, for a count)."""
+    if kind == "count":
+        text = re.sub(r"\[\d+\]", "", text)
+        unit = counted_unit(question)
+        if unit is not None:
+            return bool(re.search(rf"\b{_NUM}[\s-]+(?:[a-z-]+\s+){{0,2}}{re.escape(unit)}s?\b", text, re.I))
+        return bool(_PATTERNS["count"].search(text))
+    if kind == "date":
+        # A date question is often answered with a deadline ("within 5 business days").
+        return bool(_PATTERNS["date"].search(text) or _PATTERNS["duration"].search(text))
+    if kind == "duration":
+        # "How long" also asks for lengths ("how long must my password be": 14 characters).
+        return bool(
+            _PATTERNS["duration"].search(text) or _PATTERNS["count"].search(re.sub(r"\[\d+\]", "", text))
+        )
+    return bool(_PATTERNS[kind].search(text))
