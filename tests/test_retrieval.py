@@ -98,11 +98,11 @@ def test_hybrid_beats_each_retriever_on_our_eval_set(retriever) -> None:
     assert hybrid["hit@1"] >= 0.9 and hybrid["hit@3"] >= 0.98, scores["hybrid"]
     assert hybrid["mrr"] > scores["lexical"]["answerable"]["mrr"]
     assert hybrid["mrr"] > scores["dense"]["answerable"]["mrr"]
-    # The relevance gate (and the topic check) must not turn away questions the policies do answer,
-    # and should turn away a good share of those they don't.
+    # The relevance gate (and the topic checks) must not turn away questions the policies do answer,
+    # and should turn away most of those they don't (issue 2).
     gated = run("hybrid", gate=True)
     assert gated["answerable"]["no_hit"] <= 0.02, gated["answerable"]
-    assert gated["unanswerable"]["no_hit"] >= 0.25, gated["unanswerable"]
+    assert gated["unanswerable"]["no_hit"] > 0.5, gated["unanswerable"]
 
 
 def test_third_party_corpus_ingests_and_retrieves(tmp_path, settings, external_corpus) -> None:

@@ -206,6 +206,11 @@ def test_an_amount_stated_about_another_topic_does_not_answer(stipend_assistant)
     assert a.status == "insufficient_evidence" and a.reason == "fact_not_stated_for_topic", a.answer
     b = stipend_assistant.ask("How much is the phone allowance for remote employees?")
     assert b.status == "answered" and "$40" in b.answer
+    # Search says so too: the passages name the stipend, none states an amount for it.
+    found = stipend_assistant.retriever.search("How much is the home office stipend for remote employees?")
+    assert found.hits == [] and found.related and found.fact_not_in_hits == "amount"
+    kept = stipend_assistant.retriever.search("How much is the phone allowance for remote employees?")
+    assert kept.hits and kept.fact_not_in_hits is None
 
 
 def test_sites_the_policies_never_name() -> None:

@@ -251,6 +251,8 @@ class Assistant:
             if search.missing_topics
             else "topic_not_in_passages"
             if search.topic_not_in_hits
+            else "fact_not_stated_for_topic"
+            if search.fact_not_in_hits
             else None
         )
         topic_search = search

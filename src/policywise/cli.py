@@ -143,6 +143,7 @@ def search(
                     "covered": result.covered,
                     "missing_topics": result.missing_topics,
                     "topic_not_in_hits": result.topic_not_in_hits,
+                    "fact_not_in_hits": result.fact_not_in_hits,
                     "hits": [_hit_json(h, i) for i, h in enumerate(result.hits, 1)],
                     "timings_ms": result.timings_ms,
                 },
@@ -156,6 +157,11 @@ def search(
         return
     if result.topic_not_in_hits:
         click.echo(f"No policy passage close to this question mentions {result.topic_not_in_hits}.")
+        return
+    if result.fact_not_in_hits and result.topic is not None:
+        click.echo(
+            f"No policy passage states the {result.fact_not_in_hits} asked for about {result.topic.label}."
+        )
         return
     if not result.hits:
         click.echo("No policy passage matches this question.")

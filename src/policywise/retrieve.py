@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from policywise.config import Settings
+from policywise.facts import asks_for, has_fact
 from policywise.index.embedder import Embedder
 from policywise.index.sites import SiteNames
 from policywise.index.spelling import SpellingCorrector, word_counts
@@ -67,7 +68,10 @@ class SearchResult:
     # That topic's label when the policies mention it but none of the passages found does; then there
     # are no hits either.
     topic_not_in_hits: str | None = None
-    # The passages search would have returned, when a missing topic or ``topic_not_in_hits`` emptied it.
+    # The kind of fact asked for ("amount", "count"…) when the passages found name the topic but none of
+    # their sentences states such a fact about it (in the sentence or under a heading naming it).
+    fact_not_in_hits: str | None = None
+    # The passages search would have returned, when one of the three above emptied it.
     related: list[Hit] = field(default_factory=list)
 
 
@@ -244,19 +248,22 @@ class Retriever:
             hits = self._drop_weak(hits, best_dense, coverage)
         hits = _dedupe(hits, k)
         related: list[Hit] = []
+        not_in_hits = unstated = None
         if missing:
             # The passages that would have answered stay at hand as related ones (an answer's "retrieved").
             covered = False
             related, hits = hits, []
-        elif (
-            focus is not None
-            and focus.passages
-            and hits
-            and not any(mentions(focus, _head_and_text(h)) for h in hits)
-        ):
-            # The policies speak of the topic, but not in any passage close to the question ("is there a
-            # dress code for the Austin office?" finds rules about the office that never mention dress).
-            related, hits = hits, []
+        elif focus is not None and focus.passages and hits:
+            if not any(mentions(focus, _head_and_text(h)) for h in hits):
+                # The policies speak of the topic, but not in any passage close to the question ("is there a
+                # dress code for the Austin office?" finds rules about the office that never mention dress).
+                not_in_hits = focus.label
+            elif (kind := asks_for(query)) is not None and not self._states(kind, query, focus, hits):
+                # They name it, and state no fact of the kind asked for about it ("how many weeks of
+                # severance?" against "severance may be offered; terms are in a separation agreement").
+                unstated = kind
+            if not_in_hits or unstated:
+                related, hits = hits, []
         timings["total"] = _ms(t0)
         return SearchResult(
             query,
@@ -267,9 +274,21 @@ class Retriever:
             timings,
             missing_topics=missing,
             topic=focus,
-            topic_not_in_hits=focus.label if related and not missing and focus is not None else None,
+            topic_not_in_hits=not_in_hits,
+            fact_not_in_hits=unstated,
             related=related,
         )
+
+    def _states(self, kind: str, query: str, topic: Topic, hits: list[Hit]) -> bool:
+        """Whether a sentence of ``hits`` states a fact of ``kind`` about ``topic``."""
+        sentences = self.index.sentences
+        for h in hits:
+            head = header_text(h.title, h.section)
+            named_in_head = mentions(topic, head)
+            for sentence in sentences.sentences(h.chunk_id) or [h.text]:
+                if has_fact(kind, sentence, query) and (named_in_head or mentions(topic, sentence)):
+                    return True
+        return False
 
     def _covered(self, mode: str, best_dense: float, best_cov: float) -> bool:
         if mode == "lexical":

@@ -161,6 +161,7 @@ def search() -> Response:
             "covered": result.covered,  # type: ignore[attr-defined]
             "missing_topics": result.missing_topics,  # type: ignore[attr-defined]
             "topic_not_in_hits": result.topic_not_in_hits,  # type: ignore[attr-defined]
+            "fact_not_in_hits": result.fact_not_in_hits,  # type: ignore[attr-defined]
             "hits": hits,
         }
     )
