@@ -229,6 +229,9 @@ def test_sites_the_policies_never_name() -> None:
     assert sites.unnamed("Is there a dress code at the Austin office?") == []
     assert sites.unnamed("Can I get an escort at the Missoula clinic?") == []
     assert sites.unnamed("Is there a gym at Head Office?") == []  # describes a site, names none
+    # Where the asker works is context: the general rules answer them.
+    assert sites.unnamed("I work at the Boise clinic. What is the per diem?") == []
+    assert sites.unnamed("I'm based in the Leeds office, how much leave do I get?") == []
     # A handbook that names no warehouse writes its rules for every warehouse.
     assert sites.unnamed("Do I need safety boots at the Leeds warehouse?") == []
 

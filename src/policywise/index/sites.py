@@ -32,6 +32,21 @@ _DESCRIPTIVE = frozenset(
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _KINDS = frozenset(_PLACE_OF_WORK.split("|"))
+# "I work at", "I'm based in", "we're located at": where the asker is, not what they ask about.
+_SELF = re.compile(
+    r"\b(?:i|we)(?:'m|'re|\s+am|\s+are)?\s+(?:\w+\s+)?(?:work|working|based|located|stationed|sit|sitting)?"
+    r"\s*(?:at|in|from|out\s+of)\s+$",
+    re.IGNORECASE,
+)
+_QUESTION_END = re.compile(r"[.!?]")
+
+
+def _in_a_question(text: str, at: int) -> bool:
+    """Whether position ``at`` lies in a sentence ending with a question mark (or in unpunctuated text)."""
+    end = _QUESTION_END.search(text, at)
+    return end is None or end.group(0) == "?"
+
+
 NEAR = 6  # words either side of "office" that may name it ("offices in Denver, Austin and Toronto")
 
 
@@ -50,10 +65,15 @@ class SiteNames:
                     near.update(words[max(0, i - NEAR) : i + NEAR + 1])
 
     def unnamed(self, question: str) -> list[str]:
-        """The sites ``question`` names that the policies never name beside a site of that kind. Only
-        where the policies name sites of that kind: a handbook naming none writes for every site."""
+        """The sites ``question`` asks about that the policies never name beside a site of that kind. Only
+        where the policies name sites of that kind: a handbook naming none writes for every site. A site
+        the asker only says they work at ("I work at the Boise clinic. What is the per diem?", "I'm based
+        in the Leeds office, how much leave do I get?") is not what they ask about: the general rules
+        answer them."""
         out = []
         for m in _SITE.finditer(question):
+            if _SELF.search(question[: m.start()]) or not _in_a_question(question, m.start()):
+                continue
             near = self.near.get(_kind(m.group(2)))
             name = [w for w in _WORD.findall(m.group(1).lower()) if w not in _DESCRIPTIVE]
             if name and near and any(w not in near for w in name):
