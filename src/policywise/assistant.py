@@ -27,11 +27,11 @@ from policywise.answer.errors import LLMError
 from policywise.answer.extractive import Composition, ExtractiveComposer, merge_compositions
 from policywise.answer.prompts import answer_messages, rewrite_messages
 from policywise.config import Settings
-from policywise.facts import asks_for, has_fact
+from policywise.facts import asks_for
 from policywise.index.store import current_generation
 from policywise.index.topics import Topic, mentions
 from policywise.ops.circuit_breaker import CircuitBreaker
-from policywise.retrieve import Retriever, SearchResult, open_retriever
+from policywise.retrieve import Retriever, SearchResult, open_retriever, states_fact_about
 from policywise.types import Answer, Citation, Hit, with_markers
 
 if TYPE_CHECKING:
@@ -374,8 +374,7 @@ class Assistant:
             return "topic_not_in_passages"
         kind = asks_for(question)
         if kind is not None and not any(
-            has_fact(kind, sentence, question)
-            and (mentions(focus, sentence) or mentions(focus, heads.get(n, "")))
+            states_fact_about(kind, question, focus, sentence, heads.get(n, ""))
             for sentence, n in composition.sentences
         ):
             return "fact_not_stated_for_topic"

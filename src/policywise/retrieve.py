@@ -125,9 +125,12 @@ class Retriever:
 
     def unnamed_sites(self, query: str) -> list[str]:
         """Sites ``query`` names that the policies never do ("the Boise clinic"; index/sites.py)."""
+        return self._site_names().unnamed(query)
+
+    def _site_names(self) -> SiteNames:
         if self._sites is None:
             self._sites = SiteNames(self._passages())
-        return self._sites.unnamed(query)
+        return self._sites
 
     def _coverage(self) -> TopicCoverage:
         if self._topics is None:
@@ -146,7 +149,7 @@ class Retriever:
         a fresh worker's searches."""
         coverage = self._coverage()
         coverage.warm()
-        self.unnamed_sites("")
+        self._site_names()
         lexicon = coverage.lexicon
         cache = self.settings.model_cache_dir
         name = f"topic-labels-{self.embedder.name}-{self.embedder.precision}-{lexicon.digest[:12]}.npy"
@@ -282,13 +285,11 @@ class Retriever:
     def _states(self, kind: str, query: str, topic: Topic, hits: list[Hit]) -> bool:
         """Whether a sentence of ``hits`` states a fact of ``kind`` about ``topic``."""
         sentences = self.index.sentences
-        for h in hits:
-            head = header_text(h.title, h.section)
-            named_in_head = mentions(topic, head)
-            for sentence in sentences.sentences(h.chunk_id) or [h.text]:
-                if has_fact(kind, sentence, query) and (named_in_head or mentions(topic, sentence)):
-                    return True
-        return False
+        return any(
+            states_fact_about(kind, query, topic, sentence, header_text(h.title, h.section))
+            for h in hits
+            for sentence in sentences.sentences(h.chunk_id) or [h.text]
+        )
 
     def _covered(self, mode: str, best_dense: float, best_cov: float) -> bool:
         if mode == "lexical":
@@ -378,6 +379,12 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
     if len(words) < 3:
         return {tuple(words)}
     return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def states_fact_about(kind: str, question: str, topic: Topic, sentence: str, heading: str) -> bool:
+    """Whether ``sentence`` states the kind of fact ``question`` asks for about ``topic``, naming the
+    topic itself or standing under a heading that does (the answer check applies the same test)."""
+    return has_fact(kind, sentence, question) and (mentions(topic, sentence) or mentions(topic, heading))
 
 
 def _head_and_text(hit: Hit) -> str:

@@ -25,7 +25,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from policywise.index.lexical import STOPWORDS, tokenize
@@ -96,10 +96,9 @@ def _could_match(term: str, words: frozenset[str], sorted_words: list[str]) -> b
     parts = _term_parts(term)
     if parts and parts[0][1]:
         return _has_word(parts[0][0], True, words, sorted_words)
-    loose = _loose_parts(term)
-    if loose is not None:
-        return all(_has_word(p, by_prefix, words, sorted_words) for p, by_prefix in loose)
-    return bool(parts) and all(any(f in words for f in _forms(w)) for w, _ in parts)
+    return bool(parts) and all(
+        _has_word(p, by_prefix, words, sorted_words) for p, by_prefix in _loose_parts(term) or parts
+    )
 
 
 def _has_word(letters: str, by_prefix: bool, words: frozenset[str], sorted_words: list[str]) -> bool:
@@ -121,7 +120,7 @@ def _starts_at(parts: list[tuple[str, bool]], tokens: list[str], i: int) -> bool
     return all(tokens[i + j] in _forms(w) for j, (w, _) in enumerate(parts))
 
 
-@cache
+@lru_cache(maxsize=4096)  # keyed by which of a topic's terms a text could match: many subsets in time
 def _terms_regex(terms: tuple[str, ...]) -> re.Pattern[str]:
     # ASCII: the terms are ASCII words, and Unicode-aware character classes compile several times slower.
     return re.compile("|".join(_term_pattern(t) for t in terms), re.IGNORECASE | re.ASCII)
