@@ -397,6 +397,37 @@ def test_an_amount_stated_as_a_multiple_of_salary_answers_how_much(faq_assistant
     assert "2x annual salary" in a.answer
 
 
+LIST_POLICY = """# Device Security Standard
+
+## Laptops
+
+Every company laptop must have:
+
+- operating system updates installed within 14 days of release, or within 72 hours when marked critical;
+- full-disk encryption turned on; and
+- a screen lock after 5 minutes of inactivity.
+
+Lost laptops are reported to the IT Service Desk within 1 hour.
+"""
+
+
+@pytest.fixture(scope="module")
+def list_assistant(settings, tmp_path_factory):
+    return _assistant_over(settings, tmp_path_factory.mktemp("lists"), "device_security.md", LIST_POLICY)
+
+
+def test_a_list_item_reads_as_one_sentence_with_its_lead_in(list_assistant) -> None:
+    """Not a dangling "Every company laptop must have: [1]." before a fragment."""
+    a = list_assistant.ask("How quickly must a critical operating system update be installed?")
+    assert a.status == "answered", a.answer
+    first = _sentences(a.answer)[0]
+    assert first.startswith("Every company laptop must have: operating system updates"), a.answer
+    assert "72 hours" in first
+    assert ": [" not in a.answer and not re.search(r":\s*\[\d+\]", a.answer), a.answer
+    # The citation still quotes both lines verbatim, one per line.
+    assert a.citations[0].snippet.splitlines()[0] == "Every company laptop must have:"
+
+
 def test_compound_question_is_answered_part_by_part(assistant) -> None:
     """Two questions in one, answered by two policies: both get their evidence and their citation."""
     a = assistant.ask("How long must my password be, and how many sick days do I get each year?")

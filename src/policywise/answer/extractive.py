@@ -246,14 +246,14 @@ class ExtractiveComposer:
             chosen.append(pick)
             covered |= pick.terms
         chosen = self._with_context(chosen, cands, max_sentences + 1)
-        ordered = [chosen[0], *sorted(chosen[1:], key=lambda c: (c.hit_rank, c.index))]
         numbers: dict[str, int] = {}
         snippets: dict[str, list[str]] = {}
-        for c in ordered:
-            n = numbers.setdefault(c.hit.chunk_id, len(numbers) + 1)
-            snippets.setdefault(c.hit.chunk_id, []).append(c.raw)
-            comp.sentences.append((c.text, n))
-        by_id = {c.hit.chunk_id: c.hit for c in ordered}
+        by_id: dict[str, Hit] = {}
+        for unit in _units(chosen, best):
+            n = numbers.setdefault(unit[0].hit.chunk_id, len(numbers) + 1)
+            by_id[unit[0].hit.chunk_id] = unit[0].hit
+            snippets.setdefault(unit[0].hit.chunk_id, []).extend(c.raw for c in unit)
+            comp.sentences.extend((text, n) for text in _read_unit(unit))
         # One quoted sentence per line of the snippet.
         comp.citations = [
             Citation.from_hit(n, by_id[cid], "\n".join(snippets[cid])) for cid, n in numbers.items()
@@ -296,6 +296,66 @@ class ExtractiveComposer:
         if text[0].islower():
             text = text[0].upper() + text[1:]
         return text
+
+
+def _units(chosen: list[Candidate], best: Candidate) -> list[list[Candidate]]:
+    """The chosen sentences grouped with the sentences they lean on (a list's lead-in, an FAQ's
+    question, the sentence "This applies..." refers to), in passage order within a group; the best
+    sentence's group first, the others in the order of their passages."""
+    members = {id(c) for c in chosen}
+    position = {(id(c.hit), c.index): c for c in chosen}
+
+    def leans_on(c: Candidate) -> Candidate | None:
+        for head in (c.lead_in, c.faq_question):
+            if head is not None and id(head) in members:
+                return head
+        if _ANAPHORA.match(c.text):
+            return position.get((id(c.hit), c.index - 1))
+        return None
+
+    groups: dict[int, list[Candidate]] = {}
+    for c in chosen:
+        root = c
+        while (head := leans_on(root)) is not None:
+            root = head
+        groups.setdefault(id(root), []).append(c)
+    units = [sorted(g, key=lambda c: c.index) for g in groups.values()]
+    first = next(u for u in units if best in u)
+    rest = sorted((u for u in units if u is not first), key=lambda u: (u[0].hit_rank, u[0].index))
+    return [first, *rest]
+
+
+_LIST_TAIL = re.compile(r"[\s;,.]*(?:\b(?:and|or))?[\s;,.]*$", re.IGNORECASE)
+
+
+def _read_unit(unit: list[Candidate]) -> list[str]:
+    """The unit's sentences as they read in an answer: a list's lead-in and the items chosen from it
+    make one sentence ("Every laptop must have: updates installed within 14 days; disk encryption."),
+    not a dangling "Every laptop must have:" followed by fragments."""
+    out: list[str] = []
+    i = 0
+    while i < len(unit):
+        c = unit[i]
+        j = i + 1
+        while c.is_lead_in and j < len(unit) and unit[j].lead_in is c:
+            j += 1
+        items = unit[i + 1 : j]
+        if items:
+            parts = [_LIST_TAIL.sub("", _as_item(item)) for item in items]
+            end = items[-1].text.rstrip()[-1:]
+            out.append(f"{c.text} {'; '.join(parts)}{end if end in '.!?' else '.'}")
+        else:
+            out.append(c.text)
+        i = j
+    return out
+
+
+def _as_item(c: Candidate) -> str:
+    """A list item as the continuation of its lead-in: lower-case where the document wrote it so."""
+    written = _LEADING_MARKER.sub("", c.raw.strip())
+    if written[:1].islower() and c.text[:1].isupper():
+        return c.text[0].lower() + c.text[1:]
+    return c.text
 
 
 def merge_compositions(parts: list[Composition]) -> Composition:
