@@ -248,3 +248,82 @@ def test_a_site_the_policies_never_name_is_named_in_the_answer(bundled_assistant
     assert [r["chunk_id"] for r in a.retrieved] == [h.chunk_id for h in found.related]
     known = bundled_assistant.ask("I'm in the Toronto office - what date is the Civic Holiday this year?")
     assert known.status == "answered" and known.citations
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("Will the company pay for a coworking membership since I'm fully remote?", "a coworking membership"),
+        (
+            "If I'm laid off, does Acme provide outplacement or career coaching?",
+            "outplacement or career coaching",
+        ),
+        ("Is there a relocation package if I move to Denver?", "relocation package"),
+        ("Do we get a paid sabbatical after five years?", "a paid sabbatical"),
+        ("Does our benefits package include pet insurance for my dog?", "pet insurance for my dog"),
+        # Not availability questions: what the asker must do, or gives.
+        ("Do I have to tell my manager about a second job?", None),
+        ("Can I give some of my PTO to a colleague?", None),
+        ("How many vacation days do I get?", None),
+    ],
+)
+def test_what_an_availability_question_asks_to_have(question, wanted) -> None:
+    from policywise.facts import asked_object
+
+    assert asked_object(question) == wanted
+
+
+def test_an_availability_question_is_about_what_it_asks_to_have(bundled_assistant) -> None:
+    """The sentence model hardly knows "coworking" (0.2 from its label), so similarity alone would not
+    make it the question's topic; being what the question asks to have does."""
+    found = bundled_assistant.retriever.search(
+        "Would the company cover a coworking membership, given that I'm remote?"
+    )
+    assert found.topic is not None and "coworking" in found.topic.label
+    # The policies name co-working spaces once, in a VPN rule; no passage about the question does.
+    assert found.hits == [] and found.topic_not_in_hits is not None
+    a = bundled_assistant.ask("If my job is cut, does the company offer outplacement or career coaching?")
+    assert a.status == "insufficient_evidence", a.answer
+    kept = bundled_assistant.ask("Does the company pay for my home internet?")
+    assert kept.status == "answered" and "$50" in kept.answer
+
+
+def test_the_employer_is_found_in_the_policies() -> None:
+    from policywise.index.employer import EmployerNames
+
+    texts = [
+        "Larkspur Analytics, Inc. - Company Holidays 2026",
+        "Larkspur gives every employee 11 paid holidays.",
+        "Larkspur's 401(k) plan is administered by Fidelity Investments, Inc.",
+        "Canadian employees may join the Larkspur Group RRSP.",
+    ]
+    names = EmployerNames(texts)
+    assert names.forms == {"Larkspur Analytics", "Larkspur"}  # not the vendor, named once
+    assert names.neutral("Does Larkspur pay for my home internet?") == "Does pay for my home internet?"
+    assert (
+        names.neutral("Can I talk to someone for free through Larkspur?") == "Can I talk to someone for free?"
+    )
+    assert names.neutral("Is Larkspur's 401(k) matched?") == "Is 401(k) matched?"
+    # Another name that starts with the employer's is a different thing (a plan, a site).
+    assert names.neutral("Does the Larkspur Group RRSP match?") == "Does the Larkspur Group RRSP match?"
+    system = EmployerNames(
+        [
+            "Mercy Ridge Health System (MRHS) policy.",
+            "MRHS pays.",
+            "MRHS trains.",
+            "Paid Time Off (PTO) accrues.",
+        ]
+    )
+    assert system.forms == {"Mercy Ridge Health System", "Mercy Ridge", "MRHS"}
+    assert system.neutral("Does MRHS pay for jury duty?") == "Does pay for jury duty?"
+    assert system.neutral("Is Mercy Ridge Medical Center open?") == "Is Mercy Ridge Medical Center open?"
+    assert EmployerNames(["The Company pays.", "HR decides."]).forms == set()
+
+
+def test_naming_the_employer_does_not_lead_search_astray(bundled_assistant) -> None:
+    """ "Larkspur" pulled the question's vector towards every passage that says it (holiday pay, the purpose
+    of a policy) and away from the internet reimbursement rule."""
+    found = bundled_assistant.retriever.search("Does Larkspur pay for my home internet?")
+    assert found.hits and "Internet" in found.hits[0].section
+    a = bundled_assistant.ask("Does Larkspur pay for my home internet?")
+    assert a.status == "answered" and "$50" in a.answer

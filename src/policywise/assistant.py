@@ -234,7 +234,7 @@ class Assistant:
 
         t = time.perf_counter()
         search = self.retriever.search(question_text)
-        qvec = self.retriever.embedder.embed_query(question_text)
+        qvec = self.retriever.embed_query(question_text)
         timings = {"retrieve": _ms(t)}
         retrieved = [
             {
@@ -327,7 +327,7 @@ class Assistant:
                 if not found.hits:
                     continue
                 per_part.append(found.hits)
-                pvec = self.retriever.embedder.embed_query(part)
+                pvec = self.retriever.embed_query(part)
                 comp = self.composer.compose(
                     part,
                     pvec,

@@ -1,4 +1,4 @@
-"""The kinds of fact a question asks for, and whether a sentence states one.
+"""What a question asks for: the kind of fact, whether a sentence states one, and the thing asked about.
 
 "How much is the stipend?" asks for an amount, "how many weeks…" for a number of weeks, "by when…" for a
 date or a deadline. Retrieval uses this to tell passages that name a topic from passages that state what
@@ -112,3 +112,32 @@ def has_fact(kind: str, text: str, question: str = "") -> bool:
             _PATTERNS["duration"].search(text) or _PATTERNS["count"].search(re.sub(r"\[\d+\]", "", text))
         )
     return bool(_PATTERNS[kind].search(text))
+
+
+# "Does the company pay for X?", "Is there X?", "Do we get X?": X is what an availability question is
+# about, however well the embedding model knows its words ("outplacement", "coworking").
+_PROVIDER = (
+    r"(?:(?i:(?:the|our|my) (?:company|employer|firm|organi[sz]ation|business|benefits?(?: package| plan)?|"
+    r"plan|insurance|health plan)|we|they|you)|(?!I\b)[A-Z][\w&'-]*(?:\s+[A-Z][\w&'-]*)*)"
+)
+_PROVIDES = (
+    r"(?:include|pay for|pay towards|cover|offer|provide|reimburse|give(?: us| me| employees| staff)?|have|"
+    r"fund|support|subsidi[sz]e|contribute to(?:wards)?|match|sponsor)"
+)
+_AVAILABILITY = re.compile(
+    rf"(?:\b(?i:(?:does|do|will|would|can)\s+){_PROVIDER}\s+(?i:{_PROVIDES})(?!\s+to\b)|"
+    r"\b(?i:is there(?: an?| any)?|are there(?: any)?|do (?:we|i|employees|staff) (?:get|have)(?! to\b)|"
+    r"can (?:i|we) get|am i (?:entitled|eligible) (?:to|for)|is (?:there )?(?:any )?(?:support|help) for))"
+    r"\s+(?P<object>[^?,;]+)"
+)
+# A trailing clause is the asker's circumstances, not the thing asked about.
+_CIRCUMSTANCE = re.compile(r"\s+(?:since|because|as|if|when|while|after|before|so that|given)\s.*$", re.I)
+
+
+def asked_object(question: str) -> str | None:
+    """What an availability question asks to have ("a coworking space membership" in "Will the company
+    pay for a coworking space membership since I'm fully remote?"), or None for other questions."""
+    m = _AVAILABILITY.search(question)
+    if m is None:
+        return None
+    return _CIRCUMSTANCE.sub("", m.group("object")).strip() or None

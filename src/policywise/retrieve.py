@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from policywise.config import Settings
-from policywise.facts import asks_for, has_fact
+from policywise.facts import asked_object, asks_for, has_fact
 from policywise.index.embedder import Embedder
+from policywise.index.employer import EmployerNames
 from policywise.index.sites import SiteNames
 from policywise.index.spelling import SpellingCorrector, word_counts
 from policywise.index.store import PolicyIndex
@@ -97,6 +98,7 @@ class Retriever:
         self._speller: SpellingCorrector | None = None
         self._topics: TopicCoverage | None = None
         self._sites: SiteNames | None = None
+        self._employer: EmployerNames | None = None
         self._label_vectors: np.ndarray | None = None
         self._label_rows: dict[str, int] = {}
 
@@ -110,18 +112,36 @@ class Retriever:
                     )
         return self._speller.correct(text)
 
+    def embed_query(self, text: str) -> np.ndarray:
+        """The question's vector, with the employer's name read as "the company" (index/employer.py)."""
+        return self.embedder.embed_query(self._employer_names().neutral(text))
+
+    def _employer_names(self) -> EmployerNames:
+        if self._employer is None:
+            with self._lock:
+                if self._employer is None:
+                    self._employer = EmployerNames(self._passages())
+        return self._employer
+
     def focus_topic(self, query: str, vec: np.ndarray | None = None) -> Topic | None:
         """The policy topic ``query`` is about, if it names one (index/topics.py).
 
         Of the topics a question names, the one closest to it in meaning is what it is about ("if I'm
         laid off, is there outplacement?" names both); a topic named in passing ("stressed") is not.
+        An availability question is about what it asks to have: "Will the company pay for a coworking
+        membership since I'm remote?" is about coworking, however far the sentence model places the
+        question from that label (0.2 here: it hardly knows the word).
         """
-        named = self._coverage().lexicon.named_in(query)
+        lexicon = self._coverage().lexicon
+        wanted = asked_object(query)
+        named = lexicon.named_in(wanted) if wanted else []
+        threshold = -1.0 if named else TOPIC_MIN_SIMILARITY
+        named = named or lexicon.named_in(query)
         if not named:
             return None
-        vec = self.embedder.embed_query(query) if vec is None else vec
+        vec = self.embed_query(query) if vec is None else vec
         similarity, focus = max(((float(self._label_vector(t) @ vec), t) for t in named), key=lambda x: x[0])
-        return focus if similarity >= TOPIC_MIN_SIMILARITY else None
+        return focus if similarity >= threshold else None
 
     def unnamed_sites(self, query: str) -> list[str]:
         """Sites ``query`` names that the policies never do ("the Boise clinic"; index/sites.py)."""
@@ -144,12 +164,13 @@ class Retriever:
         return self._label_vectors[self._label_rows[topic.id]]
 
     def warm_topics(self) -> None:
-        """The corpus's site names, and every topic label's vector, from the model cache or embedded once
-        (~0.5 s) and cached there: embedding labels as questions first named them put ~4 ms on a tenth of
-        a fresh worker's searches."""
+        """The corpus's site and employer names, and every topic label's vector, from the model cache or
+        embedded once (~0.5 s) and cached there: embedding labels as questions first named them put ~4 ms
+        on a tenth of a fresh worker's searches."""
         coverage = self._coverage()
         coverage.warm()
         self._site_names()
+        self._employer_names()
         lexicon = coverage.lexicon
         cache = self.settings.model_cache_dir
         name = f"topic-labels-{self.embedder.name}-{self.embedder.precision}-{lexicon.digest[:12]}.npy"
@@ -200,7 +221,7 @@ class Retriever:
         dense: dict[str, tuple[int, float]] = {}
         vec = None
         if mode in ("hybrid", "dense"):
-            vec = self.embedder.embed_query(query)
+            vec = self.embed_query(query)
             timings["embed"] = _ms(t0)
             t1 = time.perf_counter()
             for rank, (cid, sim) in enumerate(self.index.nearest(vec, n)):
