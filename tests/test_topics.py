@@ -261,7 +261,9 @@ def test_a_site_the_policies_never_name_is_named_in_the_answer(bundled_assistant
         ("Is there a relocation package if I move to Denver?", "relocation package"),
         ("Do we get a paid sabbatical after five years?", "a paid sabbatical"),
         ("Does our benefits package include pet insurance for my dog?", "pet insurance for my dog"),
-        # Not availability questions: what the asker must do, or gives.
+        ("Is there a quiet room I can book for prayer?", "quiet room"),
+        # Not availability questions: a way to do something, what the asker must do, or gives.
+        ("Is there somewhere I can talk to a therapist for free?", None),
         ("Do I have to tell my manager about a second job?", None),
         ("Can I give some of my PTO to a colleague?", None),
         ("How many vacation days do I get?", None),

@@ -130,14 +130,19 @@ _AVAILABILITY = re.compile(
     r"can (?:i|we) get|am i (?:entitled|eligible) (?:to|for)|is (?:there )?(?:any )?(?:support|help) for))"
     r"\s+(?P<object>[^?,;]+)"
 )
-# A trailing clause is the asker's circumstances, not the thing asked about.
-_CIRCUMSTANCE = re.compile(r"\s+(?:since|because|as|if|when|while|after|before|so that|given)\s.*$", re.I)
+# A trailing clause is the asker's circumstances, not the thing asked about; so is a clause of its own
+# ("a desk I can book", "a way we can...").
+_CIRCUMSTANCE = re.compile(
+    r"\s+(?:since|because|as|if|when|while|after|before|so that|given|i|we|you|they|he|she)\s.*$", re.I
+)
+# "Is there somewhere I can talk to a therapist?" asks for a way to do something, not for a thing.
+_NO_THING = re.compile(r"(?:some|any|no|every)(?:where|one|body|thing|how)\b|a (?:way|place|person)\b", re.I)
 
 
 def asked_object(question: str) -> str | None:
     """What an availability question asks to have ("a coworking space membership" in "Will the company
     pay for a coworking space membership since I'm fully remote?"), or None for other questions."""
     m = _AVAILABILITY.search(question)
-    if m is None:
+    if m is None or _NO_THING.match(m.group("object")):
         return None
     return _CIRCUMSTANCE.sub("", m.group("object")).strip() or None
