@@ -703,6 +703,10 @@ def test_a_how_many_question_is_answered_in_its_unit(text, counts) -> None:
         ("EUR 0.45 per km", True),
         ("$40", True),
         ("See page 5 of the handbook", False),
+        ("Full-time employees accrue 15 days a year", True),  # an amount of time off
+        ("Two weeks of base pay per year of service", True),
+        # "a year" says how often, not how much: no answer to "what's the salary range for this role?"
+        ("Ranges are reviewed against survey data once a year, in January", False),
     ],
 )
 def test_amounts_in_the_forms_policies_write_them(text, states_amount) -> None:

@@ -14,6 +14,8 @@ _NUMBER_WORDS = (
     r"hundred|half|a|an|single|double|twice|once"
 )
 _NUM = rf"(?:\d[\d,.]*|{_NUMBER_WORDS})"
+# "A year" is a quantity in "10 days a year", not an amount of anything ("reviewed once a year").
+_QUANTITY = rf"(?:\d[\d,.]*|(?!(?:a|an|single|once)\b)(?:{_NUMBER_WORDS}))"
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
 _UNITS = (
     r"(?:minute|hour|day|week|month|year|business day|calendar day|working day|workday|night|session|time)s?"
@@ -23,7 +25,7 @@ _PATTERNS = {
     "amount": re.compile(
         rf"[$€£¥₹]\s?\d|\d\s?(?:%|percent|dollars|pounds|euros|cents|pence|usd|cad|eur|gbp|aud|chf|inr)\b|"
         # a currency code before the amount ("GBP 180") and pence ("45p per mile")
-        rf"\b(?:usd|cad|eur|gbp|aud|nzd|chf|inr|sgd)\s?\d|\b\d+(?:\.\d+)?p\b|\b{_NUM}\s+{_UNITS}\b|"
+        rf"\b(?:usd|cad|eur|gbp|aud|nzd|chf|inr|sgd)\s?\d|\b\d+(?:\.\d+)?p\b|\b{_QUANTITY}\s+{_UNITS}\b|"
         # multiples of pay, as benefits state them: "1x annual salary", "two times base pay"
         rf"\b\d+(?:\.\d+)?\s?[x×](?!\w)|\b{_NUM}\s+times\s+(?:your\s+|the\s+|annual\s+|base\s+)*(?:salary|pay|earnings)",
         re.I,
