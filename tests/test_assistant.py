@@ -696,6 +696,32 @@ def test_a_how_many_question_is_answered_in_its_unit(text, counts) -> None:
 
 
 @pytest.mark.parametrize(
+    "question,text,answers",
+    [
+        (
+            "How much comes out of each paycheck for the PPO?",
+            "PPO: $500 individual / $1,000 family deductible",
+            False,
+        ),
+        ("How much comes out of each paycheck for the PPO?", "PPO, family: $212 per pay period", True),
+        ("How much comes out of each paycheck for the PPO?", "PPO, family: $212 biweekly", True),
+        ("How much can I spend per night on a hotel in London?", "London: GBP 180 a night", True),
+        (
+            "How much can I spend per night on a hotel in London?",
+            "Book through TripDesk; fares over $400 need approval",
+            False,
+        ),
+        ("How much is the stipend?", "Remote employees receive a one-time $500 stipend", True),
+    ],
+)
+def test_an_amount_asked_per_paycheck_or_night_is_stated_at_that_rate(question, text, answers) -> None:
+    """Deductibles are amounts, but not what comes out of each paycheck."""
+    from policywise.facts import has_fact
+
+    assert has_fact("amount", text, question) is answers
+
+
+@pytest.mark.parametrize(
     "text,states_amount",
     [
         ("London: GBP 180 per night", True),

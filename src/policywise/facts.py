@@ -97,8 +97,49 @@ def counted_unit(question: str) -> str | None:
     return m.group(1).lower().rstrip("s") if m else None
 
 
+# "How much comes out of each paycheck?" asks for an amount at a rate: deductibles are amounts, but not per
+# paycheck. The words a policy writes the same rate with.
+_RATES = {
+    "paycheck": r"pay ?(?:check|cheque|period|cycle|day)s?|payroll|bi-?weekly|semi-?monthly|fortnightly",
+    "night": r"nights?|nightly",
+    "day": r"days?|daily|diem",
+    "week": r"weeks?|weekly",
+    "month": r"months?|monthly",
+    "year": r"years?|yearly|annual(?:ly)?|annum",
+    "hour": r"hours?|hourly|hr",
+    "mile": r"miles?|mi",
+    "kilometre": r"kilomet(?:re|er)s?|km",
+    "person": r"persons?|people|head|guests?|attendees?",
+}
+_RATE_ALIASES = {
+    "pay period": "paycheck", "pay check": "paycheck", "pay cheque": "paycheck", "kilometer": "kilometre",
+    "km": "kilometre", "head": "person",
+}  # fmt: skip
+_ASKED_RATE = re.compile(
+    r"\bhow much\b[^?]*?\b(?:per|each|every|a|an)\s+(" + "|".join([*_RATES, *_RATE_ALIASES]) + r")s?\b", re.I
+)
+
+
+def asked_rate(question: str) -> str | None:
+    """The unit of the rate a how-much question asks for ("paycheck" in "how much comes out of each
+    paycheck?"), or None."""
+    m = _ASKED_RATE.search(question)
+    if m is None:
+        return None
+    unit = m.group(1).lower()
+    return _RATE_ALIASES.get(unit, unit)
+
+
+def _states_rate(unit: str, text: str) -> bool:
+    # Loosely: the rate's word anywhere in the sentence ("$45 per pay period", "GBP 180 a night").
+    return bool(re.search(rf"\b(?:{_RATES[unit]})\b", text, re.I))
+
+
 def has_fact(kind: str, text: str, question: str = "") -> bool:
-    """Whether ``text`` states the kind of fact ``question`` asks for (its unit too, for a count)."""
+    """Whether ``text`` states the kind of fact ``question`` asks for (its unit too, for a count, and its
+    rate for an amount asked per paycheck, per night…)."""
+    if kind == "amount" and (unit := asked_rate(question)) is not None:
+        return bool(_PATTERNS["amount"].search(text)) and _states_rate(unit, text)
     if kind == "count":
         text = re.sub(r"\[\d+\]", "", text)
         unit = counted_unit(question)
