@@ -329,3 +329,13 @@ def test_naming_the_employer_does_not_lead_search_astray(bundled_assistant) -> N
     assert found.hits and "Internet" in found.hits[0].section
     a = bundled_assistant.ask("Does Larkspur pay for my home internet?")
     assert a.status == "answered" and "$50" in a.answer
+
+
+def test_a_topic_written_about_in_other_words_is_not_missing(bundled_assistant) -> None:
+    """ "Meal allowance" is the lexicon's word for a benefit (vouchers, lunch cards) the policies never
+    mention, but the travel policy answers the question in its own words (a meal per diem)."""
+    a = bundled_assistant.ask("How much is the meal allowance per day?")
+    assert a.status == "answered" and "$75" in a.answer, a.answer
+    assert any(c.source.endswith("travel_policy.md") for c in a.citations)
+    gone = bundled_assistant.ask("Do we get a sabbatical after ten years?")
+    assert gone.status == "insufficient_evidence" and gone.reason == "topic_not_in_policies"

@@ -36,6 +36,12 @@ class SentenceStore:
         start = self._rows[chunk_id]
         return np.asarray(self._vectors[start : start + len(self._texts[chunk_id])], dtype=np.float32)
 
+    def best_similarity(self, embedding: np.ndarray) -> float:
+        """The highest cosine of any sentence to ``embedding``: converted per call, as it is rarely asked."""
+        if not len(self._vectors):
+            return 0.0
+        return float(np.max(np.asarray(self._vectors, dtype=np.float32) @ embedding.astype(np.float32)))
+
     @classmethod
     def build(cls, entries: Iterable[tuple[str, list[str], np.ndarray]]) -> SentenceStore:
         texts: dict[str, list[str]] = {}
