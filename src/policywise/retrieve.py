@@ -119,7 +119,7 @@ class Retriever:
         return self._speller.correct(text)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The question's vector, with the employer's name read as "the company" (index/employer.py)."""
+        """The question's vector, embedded without the employer's name (index/employer.py)."""
         return self.embedder.embed_query(self._employer_names().neutral(text))
 
     def _employer_names(self) -> EmployerNames:

@@ -5,8 +5,8 @@ for my home internet?" lands nearer passages that say "Larkspur" (holiday pay, t
 policy) than the internet reimbursement rule, which "Does the company pay for my home internet?"
 finds first. Every policy is the employer's, so its name says nothing about which one answers.
 
-Measured on the answerable questions of three eval sets rewritten to name their employer (140; bench
-numbers in docs/evaluation.md): search ranks a gold document first for 119 with the name kept, 130 with
+Measured on the answerable questions of three eval sets rewritten to name their employer (140; method in
+docs/evaluation.md): search ranks a gold document first for 119 with the name kept, 130 with
 it left out, 129 for the questions as written. Reading it as "the company" or "the employer" instead of
 leaving it out gave 126 and 129.
 
@@ -43,6 +43,8 @@ MIN_PASSAGES = 3  # an employer is named in at least this many passages
 
 
 class EmployerNames:
+    """The forms of the employer's name in a corpus ("Larkspur Analytics", "Larkspur"), none if unsure."""
+
     def __init__(self, texts: Iterable[str]) -> None:
         texts = list(texts)
         candidates: dict[str, set[str]] = {}
