@@ -29,11 +29,14 @@ def _search(index_root: Path, settings, query: str) -> list[str]:
 def test_first_ingest_indexes_every_file(tmp_path, settings, small_corpus) -> None:
     (small_corpus / "notes.xlsx").write_bytes(b"PK\x03\x04 not really")
     (small_corpus / "broken.pdf").write_bytes(b"%PDF-1.7 garbage")
+    # A note about the folder is no policy: its "File: vacation.md; Topic: vacation days" was being cited.
+    (small_corpus / "SOURCES.md").write_text("# Sources\n\n- vacation.md: vacation days, from our old wiki\n")
     report = ingest([small_corpus], settings, index_root=tmp_path / "idx")
     assert sorted(report.added) == ["expenses.md", "security.txt", "vacation.md"]
     skipped = dict(report.skipped)
     assert "unsupported format .xlsx" in skipped["notes.xlsx"]
     assert skipped.get("broken.pdf")
+    assert "describes the folder" in skipped["SOURCES.md"]
     manifest = Manifest.read(current_generation(tmp_path / "idx"))
     assert manifest.embedding_model == settings.embedding_model
     assert set(manifest.files) == {"expenses.md", "security.txt", "vacation.md"}

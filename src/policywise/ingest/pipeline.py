@@ -111,6 +111,10 @@ def ingest(
         return _ingest(paths, settings, index_root, rebuild, progress, embedder)
 
 
+# Files that describe a folder of documents rather than being one of them.
+FOLDER_NOTES = {"readme", "sources", "license", "licence", "changelog", "contributing", "authors", "notice"}
+
+
 def _ingest(
     paths: Sequence[Path],
     settings: Settings,
@@ -139,6 +143,10 @@ def _ingest(
         src = f.relative_to(root).as_posix()
         if f.suffix.lower() not in SUPPORTED_SUFFIXES:
             report.skipped.append((src, f"unsupported format {f.suffix.lower() or '(no extension)'}"))
+            continue
+        if f.stem.lower() in FOLDER_NOTES:
+            # Answers cited "File: HR-210_Paid_Time_Off_Policy.docx; Format: docx" from a SOURCES.md.
+            report.skipped.append((src, "describes the folder (README, SOURCES, LICENSE...), not a policy"))
             continue
         try:
             hashes[src] = _sha256(f)
