@@ -428,6 +428,36 @@ def test_a_list_item_reads_as_one_sentence_with_its_lead_in(list_assistant) -> N
     assert a.citations[0].snippet.splitlines()[0] == "Every company laptop must have:"
 
 
+BULLET_POLICY = """# Employee Benefits
+
+## Flexible Spending
+
+### Dependent Care FSA
+
+- Pre-tax contributions for eligible dependent care (e.g., daycare, after-school care).
+- Maximum contribution is set annually by the IRS.
+
+### Healthcare FSA
+
+- Pre-tax contributions for eligible healthcare expenses.
+- Unused funds up to $640 carry over to the next year.
+"""
+
+
+@pytest.fixture(scope="module")
+def bullet_assistant(settings, tmp_path_factory):
+    return _assistant_over(settings, tmp_path_factory.mktemp("bullets"), "benefits.md", BULLET_POLICY)
+
+
+def test_a_bullet_without_a_lead_in_is_introduced_by_its_heading(bullet_assistant) -> None:
+    """A bullet alone ("Pre-tax contributions for eligible dependent care") does not say what it is about."""
+    a = bullet_assistant.ask("Is there an FSA I can use for my kid's daycare?")
+    assert a.status == "answered", a.answer
+    assert _sentences(a.answer)[0].startswith("Dependent Care FSA: Pre-tax contributions"), a.answer
+    assert a.answer.count("Dependent Care FSA:") == 1  # once per heading, not before every bullet
+    assert a.citations[0].snippet.startswith("- Pre-tax contributions")  # the quote stays verbatim
+
+
 def test_compound_question_is_answered_part_by_part(assistant) -> None:
     """Two questions in one, answered by two policies: both get their evidence and their citation."""
     a = assistant.ask("How long must my password be, and how many sick days do I get each year?")

@@ -249,11 +249,12 @@ class ExtractiveComposer:
         numbers: dict[str, int] = {}
         snippets: dict[str, list[str]] = {}
         by_id: dict[str, Hit] = {}
+        labelled: set[str] = set()
         for unit in _units(chosen, best):
             n = numbers.setdefault(unit[0].hit.chunk_id, len(numbers) + 1)
             by_id[unit[0].hit.chunk_id] = unit[0].hit
             snippets.setdefault(unit[0].hit.chunk_id, []).extend(c.raw for c in unit)
-            comp.sentences.extend((text, n) for text in _read_unit(unit))
+            comp.sentences.extend((text, n) for text in _read_unit(unit, labelled))
         # One quoted sentence per line of the snippet.
         comp.citations = [
             Citation.from_hit(n, by_id[cid], "\n".join(snippets[cid])) for cid, n in numbers.items()
@@ -328,10 +329,12 @@ def _units(chosen: list[Candidate], best: Candidate) -> list[list[Candidate]]:
 _LIST_TAIL = re.compile(r"[\s;,.]*(?:\b(?:and|or))?[\s;,.]*$", re.IGNORECASE)
 
 
-def _read_unit(unit: list[Candidate]) -> list[str]:
+def _read_unit(unit: list[Candidate], labelled: set[str]) -> list[str]:
     """The unit's sentences as they read in an answer: a list's lead-in and the items chosen from it
     make one sentence ("Every laptop must have: updates installed within 14 days; disk encryption."),
-    not a dangling "Every laptop must have:" followed by fragments."""
+    not a dangling "Every laptop must have:" followed by fragments. A list item without its lead-in is
+    introduced by its heading, once per heading ("Dependent Care FSA: Pre-tax contributions for eligible
+    dependent care" says what the bullet alone does not). ``labelled``: headings already used."""
     out: list[str] = []
     i = 0
     while i < len(unit):
@@ -344,10 +347,34 @@ def _read_unit(unit: list[Candidate]) -> list[str]:
             parts = [_LIST_TAIL.sub("", _as_item(item)) for item in items]
             end = items[-1].text.rstrip()[-1:]
             out.append(f"{c.text} {'; '.join(parts)}{end if end in '.!?' else '.'}")
+        elif (label := _item_label(c)) is not None and label not in labelled:
+            labelled.add(label)
+            out.append(f"{label}: {c.text}")
         else:
             out.append(c.text)
         i = j
     return out
+
+
+_GENERIC_HEADING = {
+    "overview", "purpose", "scope", "policy", "details", "general", "summary", "introduction", "other",
+    "notes", "definitions", "guidelines", "requirements", "procedure", "procedures", "rules", "key points",
+}  # fmt: skip
+MAX_LABEL_WORDS = 6
+
+
+def _item_label(c: Candidate) -> str | None:
+    """The heading that says what a bulleted item is about, when the item does not say it itself."""
+    if c.lead_in is not None or not _ITEM_MARKER.match(c.raw) or ":" in c.text[:40]:
+        return None
+    heading = c.hit.section.rsplit(" > ", 1)[-1].strip(" :#")
+    heading = re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", heading)  # "4.2 Dependent care" -> "Dependent care"
+    words = _WORDS.findall(heading.lower())
+    if not words or len(words) > MAX_LABEL_WORDS or heading.lower() in _GENERIC_HEADING:
+        return None
+    if heading == c.hit.title or set(words) <= set(_WORDS.findall(c.text.lower())):
+        return None
+    return heading
 
 
 def _as_item(c: Candidate) -> str:
