@@ -742,6 +742,8 @@ def test_a_how_many_question_is_answered_in_its_unit(text, counts) -> None:
             False,
         ),
         ("How much is the stipend?", "Remote employees receive a one-time $500 stipend", True),
+        # Two amounts asked, one of them per hour: neither rate nor its absence decides for both.
+        ("How much is the exam fee, and how much extra per hour will I earn?", "Exam fee: up to $450", True),
     ],
 )
 def test_an_amount_asked_per_paycheck_or_night_is_stated_at_that_rate(question, text, answers) -> None:

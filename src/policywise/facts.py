@@ -115,19 +115,27 @@ _RATE_ALIASES = {
     "pay period": "paycheck", "pay check": "paycheck", "pay cheque": "paycheck", "kilometer": "kilometre",
     "km": "kilometre", "head": "person",
 }  # fmt: skip
-_ASKED_RATE = re.compile(
-    r"\bhow much\b[^?]*?\b(?:per|each|every|a|an)\s+(" + "|".join([*_RATES, *_RATE_ALIASES]) + r")s?\b", re.I
+_HOW_MUCH = re.compile(r"\bhow much\b", re.I)
+# The rate of one "how much" clause: up to the end of the clause.
+_CLAUSE_RATE = re.compile(
+    r"^(?:(?!\band\b)[^?,;])*?\b(?:per|each|every|a|an)\s+(" + "|".join([*_RATES, *_RATE_ALIASES]) + r")s?\b",
+    re.I,
 )
 
 
 def asked_rate(question: str) -> str | None:
     """The unit of the rate a how-much question asks for ("paycheck" in "how much comes out of each
-    paycheck?"), or None."""
-    m = _ASKED_RATE.search(question)
-    if m is None:
-        return None
-    unit = m.group(1).lower()
-    return _RATE_ALIASES.get(unit, unit)
+    paycheck?"), or None; None too when its how-much clauses do not all ask at one rate ("How much is the
+    exam fee, and how much extra per hour will I earn?" asks for two amounts, one of them per hour)."""
+    clauses = _HOW_MUCH.split(question)[1:]
+    rates = set()
+    for clause in clauses:
+        m = _CLAUSE_RATE.match(clause)
+        if m is None:
+            return None
+        unit = m.group(1).lower()
+        rates.add(_RATE_ALIASES.get(unit, unit))
+    return rates.pop() if len(rates) == 1 else None
 
 
 def _states_rate(unit: str, text: str) -> bool:
