@@ -242,3 +242,21 @@ def test_misspelled_words_are_corrected_against_the_policies(retriever) -> None:
         "I clocked in 8 minutes late",  # an inflection of a real word, not a misspelling of "locked"
     ):
         assert retriever.correct_spelling(text) == (text, [])
+
+
+def test_best_sentence_similarity_is_read_in_blocks(monkeypatch) -> None:
+    import numpy as np
+
+    from policywise.index import sentences as sentences_module
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(7, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store = sentences_module.SentenceStore.build(
+        [("a", ["one", "two", "three"], vectors[:3]), ("b", ["four", "five", "six", "seven"], vectors[3:])]
+    )
+    query = vectors[5]
+    whole = store.best_similarity(query)
+    monkeypatch.setattr(sentences_module, "SIMILARITY_BLOCK", 2)
+    assert store.best_similarity(query) == whole
+    assert abs(whole - 1.0) < 1e-2  # float16 storage: the sentence itself, within rounding

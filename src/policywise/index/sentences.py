@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 VECTORS = "sentence_vectors.npy"
 TEXTS = "sentences.json"
+SIMILARITY_BLOCK = 16_384  # rows converted at a time by best_similarity (24 MB as float32)
 
 
 class SentenceStore:
@@ -37,10 +38,14 @@ class SentenceStore:
         return np.asarray(self._vectors[start : start + len(self._texts[chunk_id])], dtype=np.float32)
 
     def best_similarity(self, embedding: np.ndarray) -> float:
-        """The highest cosine of any sentence to ``embedding``: converted per call, as it is rarely asked."""
-        if not len(self._vectors):
-            return 0.0
-        return float(np.max(np.asarray(self._vectors, dtype=np.float32) @ embedding.astype(np.float32)))
+        """The highest cosine of any sentence to ``embedding``, in blocks: it is rarely asked, so the float16
+        vectors are not kept converted, and a large corpus's would not fit at once."""
+        query = np.asarray(embedding, dtype=np.float32).ravel()
+        best = 0.0
+        for start in range(0, len(self._vectors), SIMILARITY_BLOCK):
+            block = np.asarray(self._vectors[start : start + SIMILARITY_BLOCK], dtype=np.float32)
+            best = max(best, float(np.max(block @ query)))
+        return best
 
     @classmethod
     def build(cls, entries: Iterable[tuple[str, list[str], np.ndarray]]) -> SentenceStore:
