@@ -458,6 +458,32 @@ def test_a_bullet_without_a_lead_in_is_introduced_by_its_heading(bullet_assistan
     assert a.citations[0].snippet.startswith("- Pre-tax contributions")  # the quote stays verbatim
 
 
+EXAMPLE_POLICY = """# Business Expenses Policy
+
+## Travel
+
+Hotels: maximum $250 per night for domestic trips and $350 per night for international trips.
+Book flights in economy class.
+
+## Examples
+
+Example 1: An employee spends $230 a night on a hotel during a business trip.
+"""
+
+
+@pytest.fixture(scope="module")
+def example_assistant(settings, tmp_path_factory):
+    return _assistant_over(settings, tmp_path_factory.mktemp("examples"), "expenses.md", EXAMPLE_POLICY)
+
+
+def test_the_rule_leads_before_the_example_that_illustrates_it(example_assistant) -> None:
+    """The example matches the question best (a night, a hotel, a business trip, an amount); the cap it
+    illustrates is what was asked."""
+    a = example_assistant.ask("What's the most I can spend per night on a hotel for a business trip?")
+    assert a.status == "answered", a.answer
+    assert "$250" in _sentences(a.answer)[0], a.answer
+
+
 def test_compound_question_is_answered_part_by_part(assistant) -> None:
     """Two questions in one, answered by two policies: both get their evidence and their citation."""
     a = assistant.ask("How long must my password be, and how many sick days do I get each year?")
