@@ -888,3 +888,28 @@ def test_a_list_of_related_policies_does_not_answer_for_them(settings, tmp_path)
         "What is the Extended Illness Bank accrual rate?"
     )
     assert a.status == "answered" and "0.0231" in _sentences(a.answer)[0], a.answer
+
+
+@pytest.fixture(scope="module")
+def external_assistant(settings, tmp_path_factory, external_corpus):
+    from policywise.ingest.pipeline import ingest
+
+    root = tmp_path_factory.mktemp("external")
+    ingest([external_corpus], settings, index_root=root / "index")
+    return Assistant(replace(settings, vector_store_path=root / "index"))
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        # A definition ("Carryover: Unused PTO from one calendar year that may be applied…") and a pointer
+        # ("See PTO Policy for accrual, use, and carryover") matched best; the rule is nearly as close.
+        ("pto carryover?", "5 days"),
+        # A worked example ("hotel ($230/night for 2 nights)") matched best.
+        ("What's the most I can spend per night on a hotel for a business trip inside the US?", "$250"),
+    ],
+)
+def test_third_party_handbook_rules_lead_before_definitions_and_examples(external_assistant, question, first):
+    a = external_assistant.ask(question)
+    assert a.status == "answered", a.answer
+    assert first in _sentences(a.answer)[0], a.answer

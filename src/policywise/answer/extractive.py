@@ -230,10 +230,15 @@ class ExtractiveComposer:
             return comp
         best = ranked[0]
         comp.best_cos, comp.best_coverage, comp.best_score = best.cos, best.coverage, best.score
-        if _is_example(best):
+        if (kind := _secondary(best)) is not None:
             # A worked example reads like the question ("an employee books a $230 hotel") but illustrates a
-            # rule of its policy; when that rule is nearly as close, it leads and the example may follow.
-            rule = next((c for c in ranked if _same_policy(c, best) and not _is_example(c)), None)
+            # rule of its policy, a definition names what the rule is about, and "See the PTO Policy for
+            # carryover" points at a rule elsewhere: when such a rule is nearly as close, it leads, and the
+            # example or definition may follow.
+            rule = next(
+                (c for c in ranked if _secondary(c) is None and (kind == "pointer" or _same_policy(c, best))),
+                None,
+            )
             if rule is not None and rule.score >= best.score - EXAMPLE_MARGIN:
                 best = rule
         chosen: list[Candidate] = [best]
@@ -427,6 +432,21 @@ def merge_compositions(parts: list[Composition]) -> Composition:
 
 _EXAMPLE_HEADING = re.compile(r"\b(?:examples?|scenarios?|case stud(?:y|ies)|illustrations?|worked)\b", re.I)
 _EXAMPLE_TEXT = re.compile(r"^(?:example|scenario|case)\b", re.I)
+_DEFINITION_HEADING = re.compile(r"\b(?:definitions?|glossary|key terms|terms used|terminology)\b", re.I)
+_POINTER = re.compile(
+    r"^(?:please\s+)?(?:see|refer to|for (?:more |further )?(?:details|information)(?:,| see| refer))\b", re.I
+)
+
+
+def _secondary(c: Candidate) -> str | None:
+    """ "example", "definition" or "pointer" for a sentence that illustrates, defines or points at a rule."""
+    if _is_example(c):
+        return "example"
+    if _DEFINITION_HEADING.search(c.hit.section.rsplit(" > ", 1)[-1]):
+        return "definition"
+    if _POINTER.match(c.text):
+        return "pointer"
+    return None
 
 
 def _same_policy(a: Candidate, b: Candidate) -> bool:
