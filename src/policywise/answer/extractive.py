@@ -59,8 +59,9 @@ CONDITION_PENALTY = 0.15
 # (answer/modality.py), even when a sentence on what happens to carried-over days is closer in meaning.
 RULE_BONUS = 0.2
 # A worked example ("Example 1: an employee books a $230 hotel") reads like the question, but illustrates a
-# rule of its policy: when that rule scores within this of the example, the rule leads (external set: the
-# $250 hotel cap before the example's $230; keyword recall 0.747 -> 0.78, nothing else moved).
+# rule of its policy; a definition names what a rule is about; "See the PTO Policy" points at one. When such a
+# rule scores within this of them, the rule leads (external set: the $250 hotel cap before the example's $230,
+# keyword recall 0.747 -> 0.78, nothing else moved; docs/evaluation.md).
 EXAMPLE_MARGIN = 0.2
 # A question asking for a kind of fact (how often, how much, by when...) is answered by a sentence that
 # states one: "It meets at least every 3 months" for "how often does the committee meet?", although
@@ -98,6 +99,11 @@ class Candidate:
     faq_question: Candidate | None = None  # the FAQ question this sentence answers
     is_lead_in: bool = False  # "Enhanced pay is as follows:" says nothing until its items follow
     lead_in: Candidate | None = None  # the lead-in this list item completes
+
+    @property
+    def heading(self) -> str:
+        """The innermost heading the sentence stands under."""
+        return self.hit.section.rsplit(" > ", 1)[-1]
 
 
 @dataclass
@@ -154,7 +160,7 @@ class ExtractiveComposer:
             c.score = c.cos + W_COVERAGE * c.coverage + W_PASSAGE * c.hit.score - RANK_PENALTY * c.hit_rank
             if scoped.get(c.hit.chunk_id):
                 c.score -= SCOPE_PENALTY
-            if _REFERENCE_SECTION.match(c.hit.section.rsplit(" > ", 1)[-1]):
+            if _REFERENCE_SECTION.match(c.heading):
                 c.score -= REFERENCE_PENALTY
             if action is not None and states_rule_for(c.text, action):
                 c.score += RULE_BONUS
@@ -382,7 +388,7 @@ def _item_label(c: Candidate) -> str | None:
     """The heading that says what a bulleted item is about, when the item does not say it itself."""
     if c.lead_in is not None or not _ITEM_MARKER.match(c.raw) or ":" in c.text[:40]:
         return None
-    heading = c.hit.section.rsplit(" > ", 1)[-1].strip(" :#")
+    heading = c.heading.strip(" :#")
     heading = re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", heading)  # "4.2 Dependent care" -> "Dependent care"
     words = _WORDS.findall(heading.lower())
     if not words or len(words) > MAX_LABEL_WORDS or heading.lower() in _GENERIC_HEADING:
@@ -439,10 +445,10 @@ _POINTER = re.compile(
 
 
 def _secondary(c: Candidate) -> str | None:
-    """ "example", "definition" or "pointer" for a sentence that illustrates, defines or points at a rule."""
+    """Whether ``c`` illustrates ("example"), defines ("definition") or points at ("pointer") a rule."""
     if _is_example(c):
         return "example"
-    if _DEFINITION_HEADING.search(c.hit.section.rsplit(" > ", 1)[-1]):
+    if _DEFINITION_HEADING.search(c.heading):
         return "definition"
     if _POINTER.match(c.text):
         return "pointer"
@@ -455,7 +461,7 @@ def _same_policy(a: Candidate, b: Candidate) -> bool:
 
 
 def _is_example(c: Candidate) -> bool:
-    return bool(_EXAMPLE_HEADING.search(c.hit.section.rsplit(" > ", 1)[-1]) or _EXAMPLE_TEXT.match(c.text))
+    return bool(_EXAMPLE_HEADING.search(c.heading) or _EXAMPLE_TEXT.match(c.text))
 
 
 def _bare_yes_no(c: Candidate) -> bool:
