@@ -913,3 +913,13 @@ def test_third_party_handbook_rules_lead_before_definitions_and_examples(externa
     a = external_assistant.ask(question)
     assert a.status == "answered", a.answer
     assert first in _sentences(a.answer)[0], a.answer
+
+
+def test_a_sentence_continuing_a_bullet_keeps_its_label(external_assistant) -> None:
+    """ "Assigns a buddy." continues "- Manager preparation: Hiring manager prepares workspace..."; alone it
+    does not say who."""
+    a = external_assistant.ask("Does the company assign new hires a buddy?")
+    assert a.status == "answered", a.answer
+    assert re.search(
+        r"Manager preparation: Assigns a buddy|team introductions \[\d+\]\. Assigns a buddy", a.answer
+    ), a.answer

@@ -270,12 +270,12 @@ class ExtractiveComposer:
         numbers: dict[str, int] = {}
         snippets: dict[str, list[str]] = {}
         by_id: dict[str, Hit] = {}
-        labelled: set[str] = set()
+        reading = _Reading()
         for unit in _units(chosen, best):
             n = numbers.setdefault(unit[0].hit.chunk_id, len(numbers) + 1)
             by_id[unit[0].hit.chunk_id] = unit[0].hit
             snippets.setdefault(unit[0].hit.chunk_id, []).extend(c.raw for c in unit)
-            comp.sentences.extend((text, n) for text in _read_unit(unit, labelled))
+            comp.sentences.extend((text, n) for text in reading.read(unit))
         # One quoted sentence per line of the snippet.
         comp.citations = [
             Citation.from_hit(n, by_id[cid], "\n".join(snippets[cid])) for cid, n in numbers.items()
@@ -350,31 +350,60 @@ def _units(chosen: list[Candidate], best: Candidate) -> list[list[Candidate]]:
 _LIST_TAIL = re.compile(r"[\s;,.]*(?:\b(?:and|or))?[\s;,.]*$", re.IGNORECASE)
 
 
-def _read_unit(unit: list[Candidate], labelled: set[str]) -> list[str]:
-    """The unit's sentences as they read in an answer: a list's lead-in and the items chosen from it
-    make one sentence ("Every laptop must have: updates installed within 14 days; disk encryption."),
-    not a dangling "Every laptop must have:" followed by fragments. A list item without its lead-in is
-    introduced by its heading, once per heading ("Dependent Care FSA: Pre-tax contributions for eligible
-    dependent care" says what the bullet alone does not). ``labelled``: headings already used."""
-    out: list[str] = []
-    i = 0
-    while i < len(unit):
-        c = unit[i]
-        j = i + 1
-        while c.is_lead_in and j < len(unit) and unit[j].lead_in is c:
-            j += 1
-        items = unit[i + 1 : j]
-        if items:
-            parts = [_LIST_TAIL.sub("", _as_item(item)) for item in items]
-            end = items[-1].text.rstrip()[-1:]
-            out.append(f"{c.text} {'; '.join(parts)}{end if end in '.!?' else '.'}")
-        elif (label := _item_label(c)) is not None and label not in labelled:
-            labelled.add(label)
-            out.append(f"{label}: {c.text}")
-        else:
-            out.append(c.text)
-        i = j
-    return out
+@dataclass
+class _Reading:
+    """Turns the chosen sentences, unit by unit in answer order, into the sentences an answer shows."""
+
+    labelled: set[str] = field(default_factory=set)  # headings already used as labels
+    last: Candidate | None = None  # the sentence shown last
+
+    def read(self, unit: list[Candidate]) -> list[str]:
+        """A list's lead-in and the items chosen from it make one sentence ("Every laptop must have:
+        updates installed within 14 days; disk encryption."), not a dangling "Every laptop must have:"
+        followed by fragments. A sentence that continues a labelled bullet, shown without the sentence
+        before it, takes the bullet's label ("Manager preparation: Assigns a buddy."); a list item without
+        its lead-in is introduced by its heading, once per heading ("Dependent Care FSA: Pre-tax
+        contributions for eligible dependent care" says what the bullet alone does not)."""
+        out: list[str] = []
+        i = 0
+        while i < len(unit):
+            c = unit[i]
+            j = i + 1
+            while c.is_lead_in and j < len(unit) and unit[j].lead_in is c:
+                j += 1
+            items = unit[i + 1 : j]
+            follows = self.last is not None and self.last.hit is c.hit and self.last.index == c.index - 1
+            if items:
+                parts = [_LIST_TAIL.sub("", _as_item(item)) for item in items]
+                end = items[-1].text.rstrip()[-1:]
+                out.append(f"{c.text} {'; '.join(parts)}{end if end in '.!?' else '.'}")
+            elif not follows and (label := _bullet_label(c)) is not None:
+                out.append(f"{label}: {c.text}")
+            elif (label := _item_label(c)) is not None and label not in self.labelled:
+                self.labelled.add(label)
+                out.append(f"{label}: {c.text}")
+            else:
+                out.append(c.text)
+            self.last = unit[j - 1]
+            i = j
+        return out
+
+
+_LABELLED_BULLET = re.compile(r"\s*(?:[-*•]|\d{1,2}[.)])\s+([^:\n]{2,60}?)\s*:\s")
+
+
+def _bullet_label(c: Candidate) -> str | None:
+    """The label of the bullet a later sentence of it continues: "Assigns a buddy." in "- Manager
+    preparation: Hiring manager prepares workspace... Assigns a buddy." reads "Manager preparation: ..."."""
+    text = c.hit.text
+    pos = text.find(c.raw)
+    line_start = text.rfind("\n", 0, pos) + 1
+    if pos <= 0 or line_start == pos:
+        return None
+    m = _LABELLED_BULLET.match(text[line_start:pos])
+    if m is None or len(_WORDS.findall(m.group(1).lower())) > MAX_LABEL_WORDS:
+        return None
+    return m.group(1).strip()
 
 
 _GENERIC_HEADING = {
