@@ -320,6 +320,14 @@ def test_the_employer_is_found_in_the_policies() -> None:
     assert system.neutral("Does MRHS pay for jury duty?") == "Does pay for jury duty?"
     assert system.neutral("Is Mercy Ridge Medical Center open?") == "Is Mercy Ridge Medical Center open?"
     assert EmployerNames(["The Company pays.", "HR decides."]).forms == set()
+    # A department is no employer, however often it is named: "How do I reach EHS?" must keep its subject.
+    department = [
+        "Employee Health Services (EHS) is in Pavilion B.",
+        "EHS opens at 6:30.",
+        "Call EHS.",
+        "Ask EHS.",
+    ]
+    assert EmployerNames(department).forms == set()
 
 
 def test_naming_the_employer_does_not_lead_search_astray(bundled_assistant) -> None:

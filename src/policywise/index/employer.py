@@ -32,13 +32,15 @@ _LEGAL_FORM = re.compile(
 )
 _INITIALS = re.compile(rf"\b({_NAME})\s*\(\s*(?:the\s+)?[\"“']?([A-Z]{{2,6}})[\"”']?\s*\)")
 # Words that end an organisation's name ("Mercy Ridge Health System"); "Paid Time Off (PTO)" has initials
-# too but is no organisation.
+# too but is no organisation. Not "services", "centre", "council" or "health": they end the names of
+# departments ("Employee Health Services (EHS)"), which a question may well ask about.
 _ORGANISATION = {
-    "analytics", "associates", "bank", "centre", "center", "college", "company", "consulting", "council",
-    "engineering", "enterprises", "foundation", "group", "health", "healthcare", "holdings", "hospital",
-    "hospitals", "industries", "labs", "partners", "services", "solutions", "system", "systems",
-    "technologies", "trust", "university",
+    "analytics", "associates", "bank", "college", "company", "consulting", "corporation", "engineering",
+    "enterprises", "foundation", "group", "healthcare", "holdings", "hospital", "hospitals", "industries",
+    "labs", "partners", "solutions", "system", "systems", "technologies", "trust", "university",
 }  # fmt: skip
+# Words that say what kind of organisation a name is, left off for its short form ("Mercy Ridge").
+_KIND = _ORGANISATION | {"health", "services", "centre", "center", "council", "medical", "care"}
 MIN_PASSAGES = 3  # an employer is named in at least this many passages
 
 
@@ -83,7 +85,7 @@ def _add(candidates: dict[str, set[str]], name: str, initials: str | None) -> No
         name = " ".join(words)
     # The name without the words naming its kind: "Larkspur" of "Larkspur Analytics".
     core = list(words)
-    while len(core) > 1 and core[-1].lower() in _ORGANISATION:
+    while len(core) > 1 and core[-1].lower() in _KIND:
         core.pop()
     key = " ".join(core)
     forms = candidates.setdefault(key, set())
