@@ -397,6 +397,19 @@ def test_an_amount_stated_as_a_multiple_of_salary_answers_how_much(faq_assistant
     assert "2x annual salary" in a.answer
 
 
+@pytest.fixture(scope="module")
+def one_document(settings, tmp_path_factory):
+    """An offline Assistant over a one-document corpus, built once per document text in this module."""
+    made: dict[str, Assistant] = {}
+
+    def make(name: str, text: str) -> Assistant:
+        if text not in made:
+            made[text] = _assistant_over(settings, tmp_path_factory.mktemp("doc"), name, text)
+        return made[text]
+
+    return make
+
+
 LIST_POLICY = """# Device Security Standard
 
 ## Laptops
@@ -411,14 +424,11 @@ Lost laptops are reported to the IT Service Desk within 1 hour.
 """
 
 
-@pytest.fixture(scope="module")
-def list_assistant(settings, tmp_path_factory):
-    return _assistant_over(settings, tmp_path_factory.mktemp("lists"), "device_security.md", LIST_POLICY)
-
-
-def test_a_list_item_reads_as_one_sentence_with_its_lead_in(list_assistant) -> None:
+def test_a_list_item_reads_as_one_sentence_with_its_lead_in(one_document) -> None:
     """Not a dangling "Every company laptop must have: [1]." before a fragment."""
-    a = list_assistant.ask("How quickly must a critical operating system update be installed?")
+    a = one_document("device_security.md", LIST_POLICY).ask(
+        "How quickly must a critical operating system update be installed?"
+    )
     assert a.status == "answered", a.answer
     first = _sentences(a.answer)[0]
     assert first.startswith("Every company laptop must have: operating system updates"), a.answer
@@ -444,14 +454,9 @@ BULLET_POLICY = """# Employee Benefits
 """
 
 
-@pytest.fixture(scope="module")
-def bullet_assistant(settings, tmp_path_factory):
-    return _assistant_over(settings, tmp_path_factory.mktemp("bullets"), "benefits.md", BULLET_POLICY)
-
-
-def test_a_bullet_without_a_lead_in_is_introduced_by_its_heading(bullet_assistant) -> None:
+def test_a_bullet_without_a_lead_in_is_introduced_by_its_heading(one_document) -> None:
     """A bullet alone ("Pre-tax contributions for eligible dependent care") does not say what it is about."""
-    a = bullet_assistant.ask("Is there an FSA I can use for my kid's daycare?")
+    a = one_document("benefits.md", BULLET_POLICY).ask("Is there an FSA I can use for my kid's daycare?")
     assert a.status == "answered", a.answer
     assert _sentences(a.answer)[0].startswith("Dependent Care FSA: Pre-tax contributions"), a.answer
     assert a.answer.count("Dependent Care FSA:") == 1  # once per heading, not before every bullet
@@ -471,15 +476,12 @@ Example 1: An employee spends $230 a night on a hotel during a business trip.
 """
 
 
-@pytest.fixture(scope="module")
-def example_assistant(settings, tmp_path_factory):
-    return _assistant_over(settings, tmp_path_factory.mktemp("examples"), "expenses.md", EXAMPLE_POLICY)
-
-
-def test_the_rule_leads_before_the_example_that_illustrates_it(example_assistant) -> None:
+def test_the_rule_leads_before_the_example_that_illustrates_it(one_document) -> None:
     """The example matches the question best (a night, a hotel, a business trip, an amount); the cap it
     illustrates is what was asked."""
-    a = example_assistant.ask("What's the most I can spend per night on a hotel for a business trip?")
+    a = one_document("expenses.md", EXAMPLE_POLICY).ask(
+        "What's the most I can spend per night on a hotel for a business trip?"
+    )
     assert a.status == "answered", a.answer
     assert "$250" in _sentences(a.answer)[0], a.answer
 

@@ -62,7 +62,7 @@ RULE_BONUS = 0.2
 # rule of its policy; a definition names what a rule is about; "See the PTO Policy" points at one. When such a
 # rule scores within this of them, the rule leads (external set: the $250 hotel cap before the example's $230,
 # keyword recall 0.747 -> 0.78, nothing else moved; docs/evaluation.md).
-EXAMPLE_MARGIN = 0.2
+SECONDARY_MARGIN = 0.2
 # A question asking for a kind of fact (how often, how much, by when...) is answered by a sentence that
 # states one: "It meets at least every 3 months" for "how often does the committee meet?", although
 # its "It" keeps its cosine low.
@@ -245,7 +245,7 @@ class ExtractiveComposer:
                 (c for c in ranked if _secondary(c) is None and (kind == "pointer" or _same_policy(c, best))),
                 None,
             )
-            if rule is not None and rule.score >= best.score - EXAMPLE_MARGIN:
+            if rule is not None and rule.score >= best.score - SECONDARY_MARGIN:
                 best = rule
         chosen: list[Candidate] = [best]
         covered = set(best.terms)
