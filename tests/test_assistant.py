@@ -486,6 +486,26 @@ def test_the_rule_leads_before_the_example_that_illustrates_it(one_document) -> 
     assert "$250" in _sentences(a.answer)[0], a.answer
 
 
+@pytest.mark.parametrize(
+    "question,first",
+    [
+        (
+            "I work in Colorado and got laid off. When must my last paycheck be paid?",
+            "final wages are due immediately",
+        ),
+        (
+            "I'm in Colorado and hurt my wrist at my home desk. How soon must I report it?",
+            "within 4 working days",
+        ),
+    ],
+)
+def test_the_rule_for_the_place_the_question_names_leads(assistant, question, first) -> None:
+    """An asker who names their state wants that state's rule first, not the general one it overrides."""
+    a = assistant.ask(question)
+    assert a.status == "answered", a.answer
+    assert first in _sentences(a.answer)[0], a.answer
+
+
 def test_compound_question_is_answered_part_by_part(assistant) -> None:
     """Two questions in one, answered by two policies: both get their evidence and their citation."""
     a = assistant.ask("How long must my password be, and how many sick days do I get each year?")

@@ -20,7 +20,7 @@ import numpy as np
 
 from policywise.answer.conditions import fit, question_quantities
 from policywise.answer.modality import asked_action, states_rule_for
-from policywise.answer.scope import out_of_scope_places
+from policywise.answer.scope import out_of_scope_places, places
 from policywise.facts import asks_for, has_fact
 from policywise.index.lexical import LexicalIndex, term_set, tokenize
 from policywise.index.store import PolicyIndex
@@ -41,6 +41,7 @@ MAX_PASSAGES = 5
 MAX_DROP = 0.3  # a further sentence must score within this of the best one
 OTHER_SOURCE_PENALTY = 0.2  # further sentences from another document must earn their place
 SCOPE_PENALTY = 0.1  # a section written for a place the question does not name (answer/scope.py)
+PLACE_BONUS = 0.15
 # A sentence whose band ("5 years or more", "Grades 5 to 7") holds the asker's quantity is their case
 # (answer/conditions.py), and the ones whose bands exclude it are other people's cases. When no
 # sentence holds it, one that excludes it may well be the answer ("claims must be made within 30
@@ -156,10 +157,13 @@ class ExtractiveComposer:
         scoped = {h.chunk_id: bool(out_of_scope_places(question, h.section)) for h in hits[:MAX_PASSAGES]}
         action = asked_action(question)
         kind = asks_for(question)
+        asked_places = places(question)
         for c in out:
             c.score = c.cos + W_COVERAGE * c.coverage + W_PASSAGE * c.hit.score - RANK_PENALTY * c.hit_rank
             if scoped.get(c.hit.chunk_id):
                 c.score -= SCOPE_PENALTY
+            if asked_places and asked_places & places(f"{c.heading} {c.text}"):
+                c.score += PLACE_BONUS
             if _REFERENCE_SECTION.match(c.heading):
                 c.score -= REFERENCE_PENALTY
             if action is not None and states_rule_for(c.text, action):

@@ -3,7 +3,9 @@ answer questions about that place; for everyone else they are the exception, not
 
 The composer gives sentences of such a section a small penalty unless the question names the place,
 so "How many vacation days do I get?" leads with the general accrual rule rather than with Ontario's
-statutory minimum. Only section headings are read (a sentence that merely mentions a place, like
+statutory minimum. The other way round, a sentence or section naming the place the question names gets a
+small bonus: "I work in Colorado, when is my last paycheck due?" wants Colorado's deadline first. For the
+penalty only section headings are read (a sentence that merely mentions a place, like
 "applies to employees in the United States and Canada", is not a section written for one place).
 """
 
