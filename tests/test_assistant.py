@@ -356,12 +356,13 @@ A: Yes. Always connect through the company VPN.
 """
 
 
-def _assistant_over(settings, root, name: str, text: str) -> Assistant:
-    """An offline Assistant over a one-document corpus written by the test."""
+def _assistant_over(settings, root, name: str, text: str, **others: str) -> Assistant:
+    """An offline Assistant over a corpus written by the test: one document, and ``others`` by file name."""
     from policywise.ingest.pipeline import ingest
 
     (root / "policies").mkdir()
-    (root / "policies" / name).write_text(text, encoding="utf-8")
+    for file_name, body in {name: text, **others}.items():
+        (root / "policies" / file_name).write_text(body, encoding="utf-8")
     ingest([root / "policies"], settings, index_root=root / "index")
     return Assistant(replace(settings, vector_store_path=root / "index"))
 
@@ -504,6 +505,41 @@ def test_the_rule_for_the_place_the_question_names_leads(assistant, question, fi
     a = assistant.ask(question)
     assert a.status == "answered", a.answer
     assert first in _sentences(a.answer)[0], a.answer
+
+
+DEVICE_POLICY = """# Device Security Policy
+
+## Screen lock
+
+Lock your screen manually (Windows key+L on Windows, Ctrl+Cmd+Q on a Mac) whenever you step away.
+Screens must lock after 5 minutes of inactivity.
+
+## Encryption
+
+Full-disk encryption must be turned on for every company laptop.
+"""
+
+PASSWORD_POLICY = """# Password Policy
+
+## Passwords
+
+Passwords must be at least 14 characters long and must not be reused across services.
+
+## Screen lock and sessions
+
+Laptops lock automatically after 5 minutes of inactivity.
+Sessions in company web applications end after 12 hours.
+"""
+
+
+def test_a_rule_two_policies_state_is_quoted_once(settings, tmp_path) -> None:
+    """The password policy repeats the device policy's 5-minute lock: quoting both adds a citation and no
+    fact."""
+    a = _assistant_over(settings, tmp_path, "device.md", DEVICE_POLICY, **{"passwords.md": PASSWORD_POLICY})
+    answer = a.ask("What's the keyboard shortcut to lock my laptop, and does it lock on its own?")
+    assert answer.status == "answered", answer.answer
+    assert answer.answer.count("after 5 minutes of inactivity") == 1, answer.answer
+    assert len(answer.citations) == 1, answer.answer
 
 
 def test_compound_question_is_answered_part_by_part(assistant) -> None:

@@ -82,6 +82,8 @@ _ANAPHORA = re.compile(
     re.IGNORECASE,
 )
 _WORDS = re.compile(r"[a-z0-9$%]+")
+_FIGURE = re.compile(r"\d[\d,.]*\d|\d")
+RESTATEMENT_COS = 0.6
 
 
 @dataclass(eq=False)  # compared by identity: it holds a numpy vector
@@ -253,6 +255,9 @@ class ExtractiveComposer:
                 best = rule
         chosen: list[Candidate] = [best]
         covered = set(best.terms)
+        # What the leading document itself says well enough to be chosen: another policy restating one of
+        # these would add a citation and no fact.
+        home = [c for c in ranked if c.hit.source == best.hit.source and best.score - c.score <= MAX_DROP]
         while len(chosen) < max_sentences:
             pick, pick_value = None, -1e9
             for c in ranked:
@@ -260,6 +265,8 @@ class ExtractiveComposer:
                 # one policy answering cleanly beats a second one adding loosely related rules.
                 penalty = OTHER_SOURCE_PENALTY if c.hit.source != best.hit.source else 0.0
                 if c in chosen or best.score - (c.score - penalty) > MAX_DROP or _redundant(c, chosen):
+                    continue
+                if penalty and _restates(c, home):
                     continue
                 gain = sum(weights[t] for t in c.terms - covered) / total_w
                 closest = max(float(np.dot(c.vector, o.vector)) for o in chosen)
@@ -570,3 +577,16 @@ def _redundant(c: Candidate, chosen: list[Candidate]) -> bool:
         if float(np.dot(c.vector, o.vector)) > 0.92:
             return True
     return False
+
+
+def _restates(c: Candidate, others: list[Candidate]) -> bool:
+    """Whether ``c`` gives only figures one of ``others`` gives too, in close words: two policies often
+    restate one rule ("Screens must lock after 5 minutes of inactivity" in the security policy, "Laptops
+    lock automatically after 5 minutes of inactivity" in the password one)."""
+    figures = set(_FIGURE.findall(c.text))
+    if not figures:
+        return False
+    return any(
+        figures <= set(_FIGURE.findall(o.text)) and float(np.dot(c.vector, o.vector)) > RESTATEMENT_COS
+        for o in others
+    )
