@@ -186,6 +186,31 @@ def test_citation_to_a_missing_source_is_removed(offline_settings, retriever, ll
     assert a.degraded and a.degraded_reason == "llm_output_repaired"
 
 
+def test_an_llm_sentence_may_name_the_section_it_draws_on() -> None:
+    """The prompt shows each source's title and section, so the support check reads them too."""
+    from policywise.answer.check import check_answer
+    from policywise.types import Hit
+
+    hit = Hit(
+        chunk_id="c1",
+        source="remote.md",
+        title="Remote Work Policy",
+        section="Requesting a Remote or Hybrid Arrangement",
+        page=None,
+        text="3. Confirm equipment, VPN, and access setup with IT.",
+        score=1.0,
+    )
+    ok = check_answer(
+        "When requesting a remote or hybrid arrangement, confirm VPN access with IT [1].", [hit]
+    )
+    assert ok.ok and "VPN access" in ok.text and ok.dropped == 0
+    # A claim in neither the passage nor its heading is still unsupported.
+    bad = check_answer(
+        "For a remote arrangement the company pays for your home internet and a new desk [1].", [hit]
+    )
+    assert not bad.ok
+
+
 @pytest.mark.parametrize(
     ("script", "reason"),
     [
