@@ -11,6 +11,7 @@ penalty only section headings are read (a sentence that merely mentions a place,
 
 from __future__ import annotations
 
+import functools
 import re
 
 _US_STATES = (
@@ -39,12 +40,13 @@ _NAMES = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in _PLACES) + r")\b",
 _ABBREVIATIONS = re.compile(r"\b(?:US|USA|U\.S\.|UK|U\.K\.|EU|UAE)(?![\w.])")
 
 
-def places(text: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)  # headings repeat from question to question
+def places(text: str) -> frozenset[str]:
     found = {m.group(0).lower() for m in _NAMES.finditer(text)}
     found |= {m.group(0).replace(".", "").upper() for m in _ABBREVIATIONS.finditer(text)}
-    return found
+    return frozenset(found)
 
 
-def out_of_scope_places(question: str, heading: str) -> set[str]:
+def out_of_scope_places(question: str, heading: str) -> frozenset[str]:
     """Places a section heading is written for that the question does not name."""
     return places(heading) - places(question)

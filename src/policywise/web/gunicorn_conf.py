@@ -27,7 +27,7 @@ import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+worker_class = "policywise.web.worker.BalancedThreadWorker"  # gthread, least-connections accepting
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = 30
 graceful_timeout = 20
@@ -55,6 +55,20 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="policywise-metrics-")
     os.environ["POLICYWISE_OWN_METRICS_DIR"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def pre_fork(server: object, worker: object) -> None:
+    import gc
+
+    from policywise.web.worker import BOARD
+
+    # What the master loaded (model session, index, topics: ~77,000 objects) lives as long as the
+    # workers. Frozen, a worker's collections never walk it: no ~16 ms full collections holding the GIL,
+    # and no pages copied on write just to update the collector's bookkeeping.
+    gc.freeze()
+
+    taken = {w.policywise_slot for w in server.WORKERS.values()}  # type: ignore[attr-defined]
+    worker.policywise_slot = BOARD.assign(taken)  # type: ignore[attr-defined]
 
 
 def post_fork(server: object, worker: object) -> None:
@@ -115,6 +129,11 @@ def worker_exit(server: object, worker: object) -> None:
 
 
 def child_exit(server: object, worker: object) -> None:
+    from policywise.web.worker import BOARD
+
+    slot = getattr(worker, "policywise_slot", None)
+    if slot is not None:
+        BOARD.leave(slot)  # also when the worker died without leaving (killed, timed out)
     # A recycled worker's gauges stop counting as live; its counters stay in the totals.
     from prometheus_client import multiprocess
 
