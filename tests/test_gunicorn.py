@@ -274,3 +274,49 @@ def test_worker_over_the_soft_memory_limit_retires_without_losing_a_request(bund
     assert statuses.count(200) == len(statuses), {s: statuses.count(s) for s in set(statuses)}
     assert len(pids - {None}) >= 3, "no worker retired"
     assert "retiring this worker" in g.log_path.read_text()
+
+
+def test_connections_spread_evenly_over_the_workers(bundled_index, tmp_path) -> None:
+    """A kept-alive connection stays with the worker that accepted it; each worker accepts only while it
+    holds no more connections than the other, so ten clients end up five and five."""
+    g = Gunicorn(
+        tmp_path,
+        {
+            "VECTOR_STORE_PATH": str(bundled_index),
+            "GUNICORN_KEEPALIVE_REQUESTS": "0",
+            "GUNICORN_MAX_REQUESTS": "0",
+        },
+    )
+    conns = []
+    try:
+        owners = []
+        for _ in range(10):
+            conn = http.client.HTTPConnection("127.0.0.1", g.port, timeout=10)
+            conn.request("GET", "/health/memory")
+            resp = conn.getresponse()
+            assert resp.status == 200
+            owners.append(json.loads(resp.read())["worker_pid"])
+            conns.append(conn)  # kept open: the worker still holds it
+    finally:
+        for conn in conns:
+            conn.close()
+        g.stop()
+    counts = sorted(owners.count(pid) for pid in set(owners))
+    assert counts == [5, 5], owners
+
+
+def test_a_retiring_worker_stops_holding_the_others_back() -> None:
+    """The board the workers share: a worker that leaves (retiring, or reaped by the master) no longer
+    counts, so the others accept its clients while it finishes; its slot goes to the next worker forked."""
+    from policywise.web.worker import ConnectionBoard
+
+    board = ConnectionBoard(slots=4)
+    a = board.assign(set())
+    b = board.assign({a})
+    assert a is not None and b is not None and a != b
+    board.publish(a, 7)
+    board.publish(b, 3)
+    assert board.fewest_elsewhere(a) == 3 and board.fewest_elsewhere(b) == 7
+    board.leave(b)
+    assert board.fewest_elsewhere(a) is None
+    assert board.assign({a}) == b and board.fewest_elsewhere(a) == 0  # the new worker starts empty

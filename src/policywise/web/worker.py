@@ -66,7 +66,8 @@ class BalancedThreadWorker(ThreadWorker):
             return limit
         BOARD.publish(slot, self.nr_conns)
         fewest = BOARD.fewest_elsewhere(slot)
-        return limit if fewest is None else min(limit, fewest + SLACK + 1)
+        # Accept while holding fewer than the least-loaded other worker + SLACK: never more than SLACK ahead.
+        return limit if fewest is None else min(limit, fewest + SLACK)
 
     @worker_connections.setter
     def worker_connections(self, value: int) -> None:
