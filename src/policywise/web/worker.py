@@ -18,7 +18,7 @@ import multiprocessing
 from gunicorn.workers.gthread import ThreadWorker
 
 SLOTS = 32  # more than any number of workers this service runs
-SLACK = 1
+SLACK = 2
 _ABSENT = -1
 
 
