@@ -9,6 +9,7 @@ saved twice) are collapsed so they don't crowd out other evidence.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -406,11 +407,12 @@ class Retriever:
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-def _shingles(text: str) -> set[tuple[str, ...]]:
+@functools.lru_cache(maxsize=512)  # the passages found repeat from query to query
+def _shingles(text: str) -> frozenset[tuple[str, ...]]:
     words = _WORD.findall(text.lower())
     if len(words) < 3:
-        return {tuple(words)}
-    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+        return frozenset({tuple(words)})
+    return frozenset(tuple(words[i : i + 3]) for i in range(len(words) - 2))
 
 
 def states_fact_about(kind: str, question: str, topic: Topic, sentence: str, heading: str) -> bool:
@@ -426,7 +428,7 @@ def _head_and_text(hit: Hit) -> str:
 def _dedupe(hits: list[Hit], k: int, threshold: float = 0.7) -> list[Hit]:
     """The first ``k`` hits, skipping any that mostly repeat a better one (the same policy saved twice)."""
     kept: list[Hit] = []
-    kept_shingles: list[set[tuple[str, ...]]] = []
+    kept_shingles: list[frozenset[tuple[str, ...]]] = []
     for h in hits:
         if len(kept) == k:
             break
