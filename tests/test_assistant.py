@@ -567,6 +567,32 @@ def test_a_rule_two_policies_state_is_quoted_once(settings, tmp_path) -> None:
     assert len(answer.citations) == 1, answer.answer
 
 
+EQUIPMENT_POLICY = """# Equipment Policy
+
+## Loss and theft
+
+Report a lost or stolen device to IT within 24 hours.
+
+## Examples
+
+Example 1: An employee spills coffee on a laptop. They report it to IT, and the repair is paid by the company.
+Example 2: A remote employee's laptop is stolen from their car. They file a police report and send it to IT.
+The company waives the replacement cost when the theft was reported within 24 hours.
+"""
+
+
+def test_a_worked_example_comes_with_its_outcome(one_document) -> None:
+    """The example's opening reads like the asker's situation; what the policy does about it follows."""
+    a = one_document("equipment.md", EQUIPMENT_POLICY).ask(
+        "My work laptop got stolen out of my car. Do I have to pay for it?"
+    )
+    assert a.status == "answered", a.answer
+    assert "waives the replacement cost" in a.answer, a.answer
+    sentences = _sentences(a.answer)
+    # The case, then how it turns out.
+    assert sentences[0].startswith("Example 2:") and "police report" in sentences[1], a.answer
+
+
 def test_compound_question_is_answered_part_by_part(assistant) -> None:
     """Two questions in one, answered by two policies: both get their evidence and their citation."""
     a = assistant.ask("How long must my password be, and how many sick days do I get each year?")

@@ -102,6 +102,8 @@ class Candidate:
     faq_question: Candidate | None = None  # the FAQ question this sentence answers
     is_lead_in: bool = False  # "Enhanced pay is as follows:" says nothing until its items follow
     lead_in: Candidate | None = None  # the lead-in this list item completes
+    example: Candidate | None = None  # the opening of the worked example this sentence tells the outcome of
+    has_outcome: bool = False  # an example's opening whose outcome follows it
 
     @property
     def heading(self) -> str:
@@ -190,6 +192,7 @@ class ExtractiveComposer:
                     c.score -= CONDITION_PENALTY
         _credit_faq_answers(out)
         _credit_list_items(out)
+        _credit_example_outcomes(out)
         return out
 
     def _sentences(
@@ -236,7 +239,13 @@ class ExtractiveComposer:
         # A question in a document (an FAQ's) is not an answer; the sentences after it are.
         # A bare "Yes." is only an answer next to the question it answers.
         # A list's lead-in comes only with an item of its list (_with_context).
-        usable = [c for c in cands if not c.is_question and not c.is_lead_in and not _bare_yes_no(c)]
+        # An example's opening ("Example 3: A laptop is stolen from a car.") tells the case, not what
+        # happens: the sentences after it do, and bring it along.
+        usable = [
+            c
+            for c in cands
+            if not c.is_question and not c.is_lead_in and not c.has_outcome and not _bare_yes_no(c)
+        ]
         ranked = sorted(usable, key=lambda c: -c.score)
         if not ranked:
             return comp
@@ -304,6 +313,8 @@ class ExtractiveComposer:
             elif c.lead_in is not None:
                 # "weeks 1 to 16: full basic pay" means nothing without "Enhanced maternity pay is:".
                 prev = c.lead_in
+            elif c.example is not None:
+                prev = c.example
             elif len(out) >= limit or c.index == 0 or not _ANAPHORA.match(c.text):
                 continue
             else:
@@ -339,7 +350,7 @@ def _units(chosen: list[Candidate], best: Candidate) -> list[list[Candidate]]:
     position = {(id(c.hit), c.index): c for c in chosen}
 
     def leans_on(c: Candidate) -> Candidate | None:
-        for head in (c.lead_in, c.faq_question):
+        for head in (c.lead_in, c.faq_question, c.example):
             if head is not None and id(head) in members:
                 return head
         if _ANAPHORA.match(c.text):
@@ -501,7 +512,7 @@ def _same_policy(a: Candidate, b: Candidate) -> bool:
 
 
 def _is_example(c: Candidate) -> bool:
-    return bool(_EXAMPLE_HEADING.search(c.heading) or _EXAMPLE_TEXT.match(c.text))
+    return bool(_EXAMPLE_HEADING.search(c.heading) or _EXAMPLE_TEXT.match(c.text) or c.example is not None)
 
 
 def _bare_yes_no(c: Candidate) -> bool:
@@ -542,6 +553,36 @@ def _credit_faq_answers(cands: list[Candidate]) -> None:
     _inherit(
         cands, lambda c: c.is_question, lambda c, _: not c.is_question, FAQ_SPAN, FAQ_DECAY, "faq_question"
     )
+
+
+EXAMPLE_SPAN = 3  # sentences after an example's opening that can tell its outcome
+
+
+def _credit_example_outcomes(cands: list[Candidate]) -> None:
+    """Let the sentences that tell how a worked example turns out inherit its opening's score.
+
+    The opening reads like the asker's situation ("Example 3: A remote employee's laptop is stolen from
+    their car.") and matches the question best; what the policy does about it ("The company may waive cost
+    recovery given the police report") is in the sentences after it, in the same paragraph.
+    """
+    _inherit(cands, _opens_example, _continues_example, EXAMPLE_SPAN, FAQ_DECAY, "example")
+    for c in cands:
+        if c.example is not None:
+            c.example.has_outcome = True
+
+
+def _opens_example(c: Candidate) -> bool:
+    return bool(_EXAMPLE_TEXT.match(c.text))
+
+
+def _continues_example(c: Candidate, head: Candidate) -> bool:
+    if _opens_example(c) or c.is_question:
+        return False
+    # Passages keep one paragraph per line: a line break ends the example.
+    text = head.hit.text
+    start = text.find(head.raw)
+    end = text.find(c.raw, start + len(head.raw)) if start >= 0 else -1
+    return start < 0 or end < 0 or "\n" not in text[start + len(head.raw) : end]
 
 
 _ITEM_MARKER = re.compile(r"^\s*(?:[-*•]|\(?[a-z]\)|\(?[ivx]{1,4}\)|\d{1,2}[.)])\s+", re.IGNORECASE)
