@@ -593,6 +593,35 @@ def test_a_worked_example_comes_with_its_outcome(one_document) -> None:
     assert sentences[0].startswith("Example 2:") and "police report" in sentences[1], a.answer
 
 
+REMOTE_POLICY = """# Remote Work Policy
+
+## Home office
+
+Remote employees receive a one-time home-office stipend of $500 to set up a safe workspace.
+The stipend covers a desk, a chair, a monitor and a headset.
+"""
+
+BENEFITS_OVERVIEW = """# Benefits Overview
+
+## Remote work
+
+Remote employees receive a $500 home-office stipend and $40 a month for internet under the Remote Work Policy.
+
+## Health
+
+Medical coverage starts on the first day of employment.
+"""
+
+
+def test_a_summary_of_the_leading_policy_is_not_quoted_beside_it(settings, tmp_path) -> None:
+    """The overview sums up the remote-work policy by name; the policy itself answers and is cited."""
+    a = _assistant_over(settings, tmp_path, "remote.md", REMOTE_POLICY, **{"benefits.md": BENEFITS_OVERVIEW})
+    answer = a.ask("Is there a home office stipend for remote employees, and what can I spend it on?")
+    assert answer.status == "answered", answer.answer
+    assert "$500" in answer.answer, answer.answer
+    assert {c.source for c in answer.citations} == {"remote.md"}, answer.answer
+
+
 def test_compound_question_is_answered_part_by_part(assistant) -> None:
     """Two questions in one, answered by two policies: both get their evidence and their citation."""
     a = assistant.ask("How long must my password be, and how many sick days do I get each year?")

@@ -275,7 +275,7 @@ class ExtractiveComposer:
                 penalty = OTHER_SOURCE_PENALTY if c.hit.source != best.hit.source else 0.0
                 if c in chosen or best.score - (c.score - penalty) > MAX_DROP or _redundant(c, chosen):
                     continue
-                if penalty and _restates(c, home):
+                if penalty and (_restates(c, home) or _summarises(c, best)):
                     continue
                 gain = sum(weights[t] for t in c.terms - covered) / total_w
                 closest = max(float(np.dot(c.vector, o.vector)) for o in chosen)
@@ -618,6 +618,13 @@ def _redundant(c: Candidate, chosen: list[Candidate]) -> bool:
         if float(np.dot(c.vector, o.vector)) > 0.92:
             return True
     return False
+
+
+def _summarises(c: Candidate, best: Candidate) -> bool:
+    """Whether ``c`` sums up the leading policy by name ("…a $500 stipend under the Remote and Hybrid Work
+    Policy"): the policy itself is the better source for what it says."""
+    title = best.hit.title.strip()
+    return len(title.split()) >= 2 and title.lower() in c.text.lower()
 
 
 def _restates(c: Candidate, others: list[Candidate]) -> bool:
