@@ -41,7 +41,7 @@ MAX_PASSAGES = 5
 MAX_DROP = 0.3  # a further sentence must score within this of the best one
 OTHER_SOURCE_PENALTY = 0.2  # further sentences from another document must earn their place
 SCOPE_PENALTY = 0.1  # a section written for a place the question does not name (answer/scope.py)
-PLACE_BONUS = 0.15
+PLACE_BONUS = 0.15  # a sentence or section naming the place the question names (answer/scope.py)
 # A sentence whose band ("5 years or more", "Grades 5 to 7") holds the asker's quantity is their case
 # (answer/conditions.py), and the ones whose bands exclude it are other people's cases. When no
 # sentence holds it, one that excludes it may well be the answer ("claims must be made within 30
@@ -83,7 +83,7 @@ _ANAPHORA = re.compile(
 )
 _WORDS = re.compile(r"[a-z0-9$%]+")
 _FIGURE = re.compile(r"\d[\d,.]*\d|\d")
-RESTATEMENT_COS = 0.6
+RESTATEMENT_COS = 0.6  # how close another policy's sentence with the same figures must be to restate it
 
 
 @dataclass(eq=False)  # compared by identity: it holds a numpy vector
