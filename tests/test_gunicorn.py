@@ -278,7 +278,9 @@ def test_worker_over_the_soft_memory_limit_retires_without_losing_a_request(bund
 
 def test_connections_spread_evenly_over_the_workers(bundled_index, tmp_path) -> None:
     """A kept-alive connection stays with the worker that accepted it; each worker accepts only while it
-    holds no more connections than the other, so ten clients end up five and five."""
+    holds fewer than the other + SLACK, so twenty clients end up within SLACK of ten and ten."""
+    from policywise.web.worker import SLACK
+
     g = Gunicorn(
         tmp_path,
         {
@@ -290,7 +292,7 @@ def test_connections_spread_evenly_over_the_workers(bundled_index, tmp_path) -> 
     conns = []
     try:
         owners = []
-        for _ in range(10):
+        for _ in range(20):
             conn = http.client.HTTPConnection("127.0.0.1", g.port, timeout=10)
             conn.request("GET", "/health/memory")
             resp = conn.getresponse()
@@ -302,7 +304,7 @@ def test_connections_spread_evenly_over_the_workers(bundled_index, tmp_path) -> 
             conn.close()
         g.stop()
     counts = sorted(owners.count(pid) for pid in set(owners))
-    assert counts == [5, 5], owners
+    assert len(counts) == 2 and counts[1] - counts[0] <= SLACK, counts
 
 
 def test_a_retiring_worker_stops_holding_the_others_back() -> None:
