@@ -1061,3 +1061,12 @@ def test_a_sentence_continuing_a_bullet_keeps_its_label(external_assistant) -> N
     assert re.search(
         r"Manager preparation: Assigns a buddy|team introductions \[\d+\]\. Assigns a buddy", a.answer
     ), a.answer
+
+
+def test_chat_words_around_a_question_do_not_change_its_answer(assistant) -> None:
+    """ "hey! … thx" and "lol" are in no policy; as missing terms they lowered every passage's match."""
+    plain = assistant.ask("How many vacation days do I get?")
+    for chatty in ("hey! how many vacation days do I get? thx", "how many vacation days do I get lol"):
+        a = assistant.ask(chatty)
+        assert a.status == plain.status == "answered"
+        assert a.answer == plain.answer, chatty

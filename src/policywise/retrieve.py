@@ -25,6 +25,7 @@ from policywise.config import Settings
 from policywise.facts import asked_object, asks_for, has_fact
 from policywise.index.embedder import Embedder
 from policywise.index.employer import EmployerNames
+from policywise.index.lexical import without_chat_fillers
 from policywise.index.sites import SiteNames
 from policywise.index.spelling import SpellingCorrector, word_counts
 from policywise.index.store import PolicyIndex
@@ -120,8 +121,9 @@ class Retriever:
         return self._speller.correct(text)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The question's vector, embedded without the employer's name (index/employer.py)."""
-        return self.embedder.embed_query(self._employer_names().neutral(text))
+        """The question's vector, embedded without the employer's name (index/employer.py) and without
+        chat words around it ("…its my own info lol")."""
+        return self.embedder.embed_query(without_chat_fillers(self._employer_names().neutral(text)))
 
     def _employer_names(self) -> EmployerNames:
         if self._employer is None:

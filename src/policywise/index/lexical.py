@@ -164,6 +164,45 @@ STOPWORDS = frozenset(
     ]
 )
 
+# Chat words employees type around a question ("its my own info lol", "thx!"): no policy uses them, and as
+# terms no passage has they counted against every passage's coverage, as a missing topic does.
+CHAT_FILLERS = frozenset(
+    [
+        "lol",
+        "lmao",
+        "rofl",
+        "haha",
+        "hahaha",
+        "hehe",
+        "ugh",
+        "argh",
+        "hmm",
+        "pls",
+        "plz",
+        "thx",
+        "thanks",
+        "thank",
+        "ty",
+        "hi",
+        "hey",
+        "hello",
+        "btw",
+        "tbh",
+        "idk",
+        "imo",
+        "omg",
+    ]
+)
+STOPWORDS = STOPWORDS | CHAT_FILLERS
+_FILLER = re.compile(r"\b(?:" + "|".join(sorted(CHAT_FILLERS)) + r")\b[\s,;:.!-]*", re.IGNORECASE)
+
+
+def without_chat_fillers(text: str) -> str:
+    """``text`` without chat words; the question itself if nothing else is left ("thanks!")."""
+    stripped = " ".join(_FILLER.sub(" ", text).split())
+    return stripped or text
+
+
 _stemmer = None
 
 
