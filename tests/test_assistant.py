@@ -1070,3 +1070,25 @@ def test_chat_words_around_a_question_do_not_change_its_answer(assistant) -> Non
         a = assistant.ask(chatty)
         assert a.status == plain.status == "answered"
         assert a.answer == plain.answer, chatty
+
+
+HOLIDAYS_OVERVIEW = """# Benefits Overview
+
+## Time off
+
+Company holidays: typically 10 to 12 per year. The list is published annually.
+Paid time off: 15 days per year for full-time employees.
+"""
+
+
+def test_asking_for_dates_is_not_answered_by_a_frequency(one_document) -> None:
+    """ "Which dates…?" wants days of the calendar; "the list is published annually" is not one."""
+    a = one_document("overview.md", HOLIDAYS_OVERVIEW).ask(
+        "Which exact dates are the company holidays this year?"
+    )
+    assert a.status == "insufficient_evidence", a.answer
+    dated = one_document(
+        "holidays.md", HOLIDAYS_OVERVIEW + "\nThe 2026 holidays are January 1, May 25 and July 3.\n"
+    )
+    b = dated.ask("Which exact dates are the company holidays this year?")
+    assert b.status == "answered" and "May 25" in b.answer, b.answer

@@ -40,6 +40,11 @@ _PATTERNS = {
         r"\bby the\b",
         re.I,
     ),
+    # "Which dates are the holidays?" wants days of the calendar: "annually" or "within 30 days" is no answer.
+    "calendar": re.compile(
+        rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTH}\b|\b\d{{1,2}}/\d{{1,2}}\b|\b\d{{4}}-\d\d-\d\d\b",
+        re.I,
+    ),
     "duration": re.compile(rf"\b{_NUM}[\s-]+{_UNITS}\b|\bwithin\b|\buntil\b", re.I),
     "frequency": re.compile(
         rf"\bevery\b|\beach\b|\bper\b|\bannual(?:ly)?\b|\bmonthly\b|\bweekly\b|\bdaily\b|\bquarterly\b|"
@@ -59,6 +64,13 @@ _ASKS = [
         re.compile(
             r"\bhow much\b|\bwhat(?:'s| is| are)? the (?:\w+ )?(?:rate|amount|cap|limit|cost|price|"
             r"budget|allowance|stipend|salary|pay)\b",
+            re.I,
+        ),
+    ),
+    (
+        "calendar",
+        re.compile(
+            r"\bwhich (?:exact |specific )?dates\b|\bwhat (?:are the )?(?:exact )?dates\b|\bexact dates?\b",
             re.I,
         ),
     ),
