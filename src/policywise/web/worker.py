@@ -2,10 +2,10 @@
 
 All workers poll one listening socket and whichever wakes first accepts; a kept-alive connection then stays
 with it. Under load one worker ended up with about twice the clients of the other, and its clients waited
-twice as long: at 30 clients, `/search` p95 154 ms against a mean of 79 (docs/benchmarks.md). Each worker
+twice as long (docs/benchmarks.md, seventh session). Each worker
 publishes how many connections it holds on a board the master shares with every worker it forks, and
-accepts only while it holds at most SLACK more than the least-loaded other live worker ("least
-connections", as a load balancer would do). The least-loaded worker always accepts, so a connection never
+accepts only while it holds fewer than the least-loaded other live worker + SLACK ("least connections", as
+a load balancer would do). The least-loaded worker always accepts, so a connection never
 waits for a worker that refuses while another has room; a worker that retires leaves the board at once,
 so the others take its clients while it finishes.
 """
