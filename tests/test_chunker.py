@@ -105,14 +105,13 @@ def test_table_rows_are_labelled_with_their_header_and_never_split() -> None:
 def test_a_later_sentence_of_a_labelled_line_is_embedded_with_the_label() -> None:
     """What the sentence vectors are computed from: one text per sentence answers quote, and a later sentence
     of "Label: ..." carries the label it depends on ("Larkspur contributes $750" names no plan)."""
-    from policywise.sentences import chunk_sentences, sentence_embed_texts
+    from policywise.sentences import sentences_to_embed
 
     text = (
         "Medical plans:\n"
         "- High-deductible plan with HSA: $1,700 deductible. Larkspur contributes $750 a year.\n"
         "Plain prose here. A second plain sentence."
     )
-    quoted, embedded = chunk_sentences(text), sentence_embed_texts(text)
-    assert len(quoted) == len(embedded)
+    quoted, embedded = zip(*sentences_to_embed(text), strict=True)
     assert embedded[2] == "High-deductible plan with HSA: Larkspur contributes $750 a year."
     assert embedded[1] == quoted[1] and embedded[3:] == quoted[3:]

@@ -100,29 +100,21 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     return len(word) == 1 and word.isalpha()
 
 
-def chunk_sentences(text: str) -> list[str]:
-    """The sentences of a chunk as answers use them: one per sentence, list item or table row."""
-    out: list[str] = []
-    for line in text.split("\n"):
-        out.extend(s for s in split_sentences(line) if s.strip())
-    return out
-
-
 # "- Aetna HDHP with HSA: $1,700 deductible." or "Carryover: up to 5 days." opens a labelled line.
 _LINE_LABEL = re.compile(r"^\s*(?:[-*•]\s+|\d{1,2}[.)]\s+)?([^:\n]{2,60}?)\s*:\s+\S")
 MAX_LABEL_WORDS = 8
 
 
-def sentence_embed_texts(text: str) -> list[str]:
-    """What to embed for each of ``chunk_sentences(text)``: the sentence, and for a sentence that continues a
-    labelled line, the label before it. "Larkspur contributes $750 to your Health Savings Account" says
-    nothing of the plan it belongs to; its line's label ("Aetna High-Deductible Health Plan with HSA") does.
+def sentences_to_embed(text: str) -> list[tuple[str, str]]:
+    """Each sentence of a chunk as answers quote it, with the text to embed for it: the sentence, and for a
+    sentence that continues a labelled line, the label before it. "Larkspur contributes $750 to your Health
+    Savings Account" says nothing of the plan it belongs to; its line's label ("Aetna High-Deductible Health
+    Plan with HSA") does.
     """
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     for line in text.split("\n"):
         sents = [s for s in split_sentences(line) if s.strip()]
         m = _LINE_LABEL.match(sents[0]) if sents else None
         label = m.group(1).strip() if m and len(m.group(1).split()) <= MAX_LABEL_WORDS else None
-        for i, sent in enumerate(sents):
-            out.append(f"{label}: {sent}" if label and i > 0 else sent)
+        out.extend((sent, f"{label}: {sent}" if label and i > 0 else sent) for i, sent in enumerate(sents))
     return out

@@ -265,17 +265,29 @@ class ExtractiveComposer:
         chosen: list[Candidate] = [best]
         covered = set(best.terms)
         # What the leading document itself says well enough to be chosen: another policy restating one of
-        # these would add a citation and no fact.
-        home = [c for c in ranked if c.hit.source == best.hit.source and best.score - c.score <= MAX_DROP]
+        # these, or summing up the leading policy by name, would add a citation and no fact.
+        home = [
+            (c, _figures(c))
+            for c in ranked
+            if c.hit.source == best.hit.source and best.score - c.score <= MAX_DROP
+        ]
+        echoes = {
+            id(c)
+            for c in ranked
+            if c.hit.source != best.hit.source and (_restates(c, home) or _summarises(c, best))
+        }
         while len(chosen) < max_sentences:
             pick, pick_value = None, -1e9
             for c in ranked:
                 # Another document's sentence must be close to the best one even after its penalty:
                 # one policy answering cleanly beats a second one adding loosely related rules.
                 penalty = OTHER_SOURCE_PENALTY if c.hit.source != best.hit.source else 0.0
-                if c in chosen or best.score - (c.score - penalty) > MAX_DROP or _redundant(c, chosen):
-                    continue
-                if penalty and (_restates(c, home) or _summarises(c, best)):
+                if (
+                    c in chosen
+                    or id(c) in echoes
+                    or best.score - (c.score - penalty) > MAX_DROP
+                    or _redundant(c, chosen)
+                ):
                     continue
                 gain = sum(weights[t] for t in c.terms - covered) / total_w
                 closest = max(float(np.dot(c.vector, o.vector)) for o in chosen)
@@ -627,14 +639,17 @@ def _summarises(c: Candidate, best: Candidate) -> bool:
     return len(title.split()) >= 2 and title.lower() in c.text.lower()
 
 
-def _restates(c: Candidate, others: list[Candidate]) -> bool:
-    """Whether ``c`` gives only figures one of ``others`` gives too, in close words: two policies often
-    restate one rule ("Screens must lock after 5 minutes of inactivity" in the security policy, "Laptops
-    lock automatically after 5 minutes of inactivity" in the password one)."""
-    figures = set(_FIGURE.findall(c.text))
+def _figures(c: Candidate) -> frozenset[str]:
+    return frozenset(_FIGURE.findall(c.text))
+
+
+def _restates(c: Candidate, others: list[tuple[Candidate, frozenset[str]]]) -> bool:
+    """Whether ``c`` gives only figures one of ``others`` (each with its figures) gives too, in close words:
+    two policies often restate one rule ("Screens must lock after 5 minutes of inactivity" in the security
+    policy, "Laptops lock automatically after 5 minutes of inactivity" in the password one)."""
+    figures = _figures(c)
     if not figures:
         return False
     return any(
-        figures <= set(_FIGURE.findall(o.text)) and float(np.dot(c.vector, o.vector)) > RESTATEMENT_COS
-        for o in others
+        figures <= given and float(np.dot(c.vector, o.vector)) > RESTATEMENT_COS for o, given in others
     )

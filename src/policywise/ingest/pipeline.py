@@ -40,7 +40,7 @@ from policywise.index.vector_store import VectorStore
 from policywise.ingest.chunker import chunk_document, chunker_settings, section_id
 from policywise.ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_document
 from policywise.models import get_spec
-from policywise.sentences import chunk_sentences, sentence_embed_texts
+from policywise.sentences import sentences_to_embed
 from policywise.types import Chunk, Document, header_text
 
 logger = logging.getLogger(__name__)
@@ -211,8 +211,9 @@ def _ingest(
                 store.add(
                     [c.id for c in chunks], vectors, [c.text for c in chunks], [_meta(c) for c in chunks]
                 )
-                per_chunk = [chunk_sentences(c.text) for c in chunks]
-                sent_vecs = embedder.embed([s for c in chunks for s in sentence_embed_texts(c.text)])
+                pairs = [sentences_to_embed(c.text) for c in chunks]
+                per_chunk = [[quoted for quoted, _ in p] for p in pairs]
+                sent_vecs = embedder.embed([embedded for p in pairs for _, embedded in p])
                 row = 0
                 for c, sents in zip(chunks, per_chunk, strict=True):
                     new_sentences[c.id] = (sents, sent_vecs[row : row + len(sents)])
