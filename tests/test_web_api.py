@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 from dataclasses import replace
 
 import pytest
+from limits import parse
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from policywise.ops.memory import MemoryManager
 from policywise.web import create_app
+from policywise.web.ratelimit import LocalStorage
 from policywise.web.services import Services
 
 
@@ -257,6 +261,27 @@ def test_rate_limit(web_settings) -> None:
     err = _error(limited.post("/chat", json={"message": "hi"}), 429)
     assert err["code"] == "rate_limited"
     assert limited.get("/health").status_code == 200  # health is never rate limited
+
+
+def test_rate_limit_window_slides_and_idle_clients_are_forgotten() -> None:
+    now = [1_000_050.0]  # halfway through a one-minute window
+    store = LocalStorage(clock=lambda: now[0])
+    limiter = SlidingWindowCounterRateLimiter(store)
+    per_minute = parse("3 per minute")
+    threads = threading.active_count()
+    assert [limiter.hit(per_minute, "alice") for _ in range(4)] == [True, True, True, False]
+    assert limiter.hit(per_minute, "bob")  # each client has its own count
+    # A minute later the last window still overlaps by half: its 3 requests weigh 1.5.
+    now[0] += 60
+    assert [limiter.hit(per_minute, "alice") for _ in range(3)] == [True, True, False]
+    now[0] += 120
+    assert [limiter.hit(per_minute, "alice") for _ in range(4)] == [True, True, True, False]
+    # Counting starts no thread (limits' memory:// storage restarts an expiry timer as it counts).
+    assert threading.active_count() == threads
+    # Ten idle minutes later, a new client's first request sweeps the others' counters away.
+    now[0] += 600
+    assert limiter.hit(per_minute, "carol")
+    assert len(store) == 1
 
 
 def test_memory_hard_limit_answers_503_and_soft_limit_degrades(web_settings) -> None:

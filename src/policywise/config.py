@@ -100,7 +100,7 @@ class Settings:
     memory_soft_ratio: float = 0.75  # above: collect garbage, degrade (smaller k, extractive only)
     memory_hard_ratio: float = 0.90  # above: refuse new work with 503 + Retry-After
     ratelimit: str = "60 per minute"
-    ratelimit_storage_uri: str = "memory://"
+    ratelimit_storage_uri: str = "local://"
     cors_origins: str = ""
     max_body_bytes: int = 16384
     warm_up: bool = True  # load the model and index in the background as soon as the app starts

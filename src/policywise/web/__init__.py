@@ -11,6 +11,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from policywise.config import Settings, load_settings
+from policywise.web import ratelimit  # noqa: F401  (registers the local:// storage)
 from policywise.web.errors import register_error_handlers
 from policywise.web.headers import SECURITY_HEADERS, request_id
 from policywise.web.logs import configure_logging
@@ -38,7 +39,7 @@ def create_app(config: Settings | dict | None = None, services: Services | None 
         default_limits=[],
         storage_uri=settings.ratelimit_storage_uri,
         # Two counters per client and window, weighted: close to a moving window without its list of
-        # timestamps per client and its expiry thread (7% of /search throughput at 30 clients).
+        # timestamps per client (7% of /search throughput at 30 clients).
         strategy="sliding-window-counter",
     )
     app.extensions["policywise_limiter"] = limiter
