@@ -435,11 +435,17 @@ def _dedupe(hits: list[Hit], k: int, threshold: float = 0.7) -> list[Hit]:
         if len(kept) == k:
             break
         sh = _shingles(h.text)
-        if any(len(sh & other) / max(1, len(sh | other)) >= threshold for other in kept_shingles):
+        if any(_jaccard(sh, other) >= threshold for other in kept_shingles):
             continue
         kept.append(h)
         kept_shingles.append(sh)
     return kept
+
+
+def _jaccard(a: frozenset, b: frozenset) -> float:
+    # |a ∪ b| from the sizes: building the union cost more than the rest of the comparison.
+    common = len(a & b)
+    return common / max(1, len(a) + len(b) - common)
 
 
 def _ms(start: float) -> float:

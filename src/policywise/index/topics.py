@@ -49,14 +49,14 @@ class TopicLexicon:
     def __init__(self, topics: list[Topic], digest: str = "") -> None:
         self.topics = topics
         self.digest = digest  # of the JSON it was read from: names cached label vectors
-        # Up to four first letters of each term -> (term, topic): a question is checked only against
+        # Up to four first letters of each term -> (its words, topic): a question is checked only against
         # the terms one of its words could begin (every topic's pattern on every question took ~2 ms).
-        self._by_anchor: dict[str, list[tuple[str, Topic]]] = {}
+        self._by_anchor: dict[str, list[tuple[list[tuple[str, bool]], Topic]]] = {}
         for topic in topics:
             for term in topic.terms:
                 anchor = _anchor(term)
                 if anchor:
-                    self._by_anchor.setdefault(anchor, []).append((term, topic))
+                    self._by_anchor.setdefault(anchor, []).append((_term_parts(term), topic))
 
     @classmethod
     def from_json(cls, text: str) -> TopicLexicon:
@@ -74,8 +74,8 @@ class TopicLexicon:
         found: dict[str, Topic] = {}
         for i, word in enumerate(tokens):
             for n in range(1, min(4, len(word)) + 1):
-                for term, topic in self._by_anchor.get(word[:n], ()):
-                    if topic.id not in found and _starts_at(_term_parts(term), tokens, i):
+                for parts, topic in self._by_anchor.get(word[:n], ()):
+                    if topic.id not in found and _starts_at(parts, tokens, i):
                         found[topic.id] = topic
         return sorted(found.values(), key=lambda t: t.id)
 
