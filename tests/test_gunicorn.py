@@ -307,6 +307,54 @@ def test_connections_spread_evenly_over_the_workers(bundled_index, tmp_path) -> 
     assert len(counts) == 2 and counts[1] - counts[0] <= SLACK, counts
 
 
+def test_clients_move_to_a_new_worker_at_once(bundled_index, tmp_path) -> None:
+    """A worker that holds more than SLACK connections above another closes each connection after its
+    response, and does not take it back: twenty clients of one worker spread over a second one forked
+    later (as after a recycle) within a round of requests, not only as keep-alive rotation allows."""
+    from policywise.web.worker import SLACK
+
+    g = Gunicorn(
+        tmp_path,
+        {
+            "VECTOR_STORE_PATH": str(bundled_index),
+            "WEB_CONCURRENCY": "1",
+            "GUNICORN_KEEPALIVE_REQUESTS": "0",
+            "GUNICORN_MAX_REQUESTS": "0",
+        },
+    )
+
+    def owner(conn: http.client.HTTPConnection) -> int:
+        conn.request("GET", "/health/memory")  # reconnects by itself after a "Connection: close"
+        resp = conn.getresponse()
+        assert resp.status == 200
+        return json.loads(resp.read())["worker_pid"]
+
+    conns = [http.client.HTTPConnection("127.0.0.1", g.port, timeout=10) for _ in range(20)]
+    try:
+        first = {owner(c) for c in conns}
+        g.proc.send_signal(signal.SIGTTIN)  # the master forks a second worker
+        deadline = time.time() + 30
+        while len(psutil.Process(g.proc.pid).children()) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        second = None
+        for _ in range(20):  # until the new worker is serving (the first accepts no more once it sees it)
+            probe = http.client.HTTPConnection("127.0.0.1", g.port, timeout=30)
+            pid = owner(probe)
+            probe.close()
+            if pid not in first:
+                second = pid
+                break
+        for _ in range(2):
+            owners = [owner(c) for c in conns]
+    finally:
+        for conn in conns:
+            conn.close()
+        g.stop()
+    assert len(first) == 1 and second is not None
+    counts = sorted(owners.count(pid) for pid in {*first, second})
+    assert counts[1] - counts[0] <= SLACK, counts
+
+
 def test_a_retiring_worker_stops_holding_the_others_back() -> None:
     """The board the workers share: a worker that leaves (retiring, or reaped by the master) no longer
     counts, so the others accept its clients while it finishes; its slot goes to the next worker forked."""

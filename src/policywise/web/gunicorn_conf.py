@@ -93,7 +93,9 @@ def post_fork(server: object, worker: object) -> None:
 
 
 def pre_request(worker: object, req: object) -> None:
-    if keepalive_requests and (worker.nr + 1) % keepalive_requests == 0:  # type: ignore[attr-defined]
+    rotate = keepalive_requests and (worker.nr + 1) % keepalive_requests == 0  # type: ignore[attr-defined]
+    crowded = getattr(worker, "crowded", None)
+    if rotate or (crowded is not None and crowded()):
         req.must_close = True  # type: ignore[attr-defined]  # gunicorn answers "Connection: close"
 
 

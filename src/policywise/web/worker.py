@@ -85,6 +85,20 @@ class BalancedThreadWorker(ThreadWorker):
         if not value and self.policywise_slot is not None:
             BOARD.leave(self.policywise_slot)
 
+    def crowded(self) -> bool:
+        """Whether this worker holds more than SLACK connections above the least-loaded other one.
+
+        After a recycle the survivor holds every client and the fresh worker none; keep-alive rotation
+        alone took ~2 s to even them out, with the survivor's clients waiting twice as long meanwhile.
+        A crowded worker closes each connection after its response (pre_request in gunicorn_conf.py), and
+        the client reconnects to whichever worker accepts: not this one, which refuses while crowded.
+        """
+        slot = self.policywise_slot
+        if slot is None or not self._alive:
+            return False
+        fewest = BOARD.fewest_elsewhere(slot)
+        return fewest is not None and self.nr_conns > fewest + SLACK
+
     def accept(self, listener: object) -> None:
         super().accept(listener)
         if self.policywise_slot is not None and self._alive:
