@@ -10,7 +10,7 @@ keep-alive connections), and prints Markdown tables (recorded in docs/benchmarks
 The load comes from wrk (Debian's package) when it is installed: a Python load generator on the
 same two cores takes about a core for itself and inflates every latency it reports.
 
-Scenarios: "ours" (2 workers, preload, max_requests 1000), "ours, recycling every 50" to show that
+Scenarios: "ours" (2 workers, preload, max_requests 100,000), "ours, recycling every 50" to show that
 recycling itself is cheap, "ours with 1 worker" (the reference's worker count) and "reference-style"
 (1 worker, no preload, max_requests 50: the reference's settings).
 """

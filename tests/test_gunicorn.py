@@ -355,6 +355,21 @@ def test_clients_move_to_a_new_worker_at_once(bundled_index, tmp_path) -> None:
     assert counts[1] - counts[0] <= SLACK, counts
 
 
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: nothing to pin")
+def test_each_worker_runs_on_a_core_of_its_own(bundled_index, tmp_path) -> None:
+    g = Gunicorn(tmp_path, {"VECTOR_STORE_PATH": str(bundled_index), "GUNICORN_MAX_REQUESTS": "0"})
+    try:
+        deadline = time.time() + 10
+        while True:  # the workers pin themselves right after the fork
+            cores = [set(w.cpu_affinity()) for w in psutil.Process(g.proc.pid).children()]
+            if all(len(c) == 1 for c in cores) or time.time() > deadline:
+                break
+            time.sleep(0.1)
+    finally:
+        g.stop()
+    assert len(cores) == 2 and all(len(c) == 1 for c in cores) and cores[0] != cores[1], cores
+
+
 def test_a_retiring_worker_stops_holding_the_others_back() -> None:
     """The board the workers share: a worker that leaves (retiring, or reaped by the master) no longer
     counts, so the others accept its clients while it finishes; its slot goes to the next worker forked."""
