@@ -73,6 +73,13 @@ class Gunicorn:
         self.stop()
         pytest.fail(self.log_path.read_text()[-3000:])
 
+    def wait_for_workers(self, n: int) -> None:
+        """Until the master has forked ``n`` workers: it forks them one by one, up to 0.1 s apart, and the
+        first may answer before the last exists."""
+        deadline = time.time() + 30
+        while len(psutil.Process(self.proc.pid).children()) < n and time.time() < deadline:
+            time.sleep(0.05)
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -276,6 +283,19 @@ def test_worker_over_the_soft_memory_limit_retires_without_losing_a_request(bund
     assert "retiring this worker" in g.log_path.read_text()
 
 
+def _held_by(conn: http.client.HTTPConnection) -> int:
+    """The worker holding this client's kept-alive connection: a worker holding too many answers with
+    "Connection: close", and the client asks again on a new connection (http.client reconnects)."""
+    for _ in range(10):
+        conn.request("GET", "/health/memory")
+        resp = conn.getresponse()
+        assert resp.status == 200
+        pid = json.loads(resp.read())["worker_pid"]
+        if resp.getheader("Connection", "").lower() != "close":
+            return pid
+    raise AssertionError("the connection was closed ten times in a row")
+
+
 def test_connections_spread_evenly_over_the_workers(bundled_index, tmp_path) -> None:
     """A kept-alive connection stays with the worker that accepted it; each worker accepts only while it
     holds fewer than the other + SLACK, so twenty clients end up within SLACK of ten and ten."""
@@ -289,15 +309,13 @@ def test_connections_spread_evenly_over_the_workers(bundled_index, tmp_path) -> 
             "GUNICORN_MAX_REQUESTS": "0",
         },
     )
+    g.wait_for_workers(2)
     conns = []
     try:
         owners = []
         for _ in range(20):
             conn = http.client.HTTPConnection("127.0.0.1", g.port, timeout=10)
-            conn.request("GET", "/health/memory")
-            resp = conn.getresponse()
-            assert resp.status == 200
-            owners.append(json.loads(resp.read())["worker_pid"])
+            owners.append(_held_by(conn))
             conns.append(conn)  # kept open: the worker still holds it
     finally:
         for conn in conns:
@@ -323,29 +341,21 @@ def test_clients_move_to_a_new_worker_at_once(bundled_index, tmp_path) -> None:
         },
     )
 
-    def owner(conn: http.client.HTTPConnection) -> int:
-        conn.request("GET", "/health/memory")  # reconnects by itself after a "Connection: close"
-        resp = conn.getresponse()
-        assert resp.status == 200
-        return json.loads(resp.read())["worker_pid"]
-
     conns = [http.client.HTTPConnection("127.0.0.1", g.port, timeout=10) for _ in range(20)]
     try:
-        first = {owner(c) for c in conns}
+        first = {_held_by(c) for c in conns}
         g.proc.send_signal(signal.SIGTTIN)  # the master forks a second worker
-        deadline = time.time() + 30
-        while len(psutil.Process(g.proc.pid).children()) < 2 and time.time() < deadline:
-            time.sleep(0.05)
+        g.wait_for_workers(2)
         second = None
         for _ in range(20):  # until the new worker is serving (the first accepts no more once it sees it)
             probe = http.client.HTTPConnection("127.0.0.1", g.port, timeout=30)
-            pid = owner(probe)
+            pid = _held_by(probe)
             probe.close()
             if pid not in first:
                 second = pid
                 break
         for _ in range(2):
-            owners = [owner(c) for c in conns]
+            owners = [_held_by(c) for c in conns]
     finally:
         for conn in conns:
             conn.close()
@@ -366,7 +376,7 @@ def test_each_worker_runs_on_a_core_of_its_own(bundled_index, tmp_path) -> None:
         deadline = time.time() + 10
         while True:  # the workers pin themselves right after the fork
             cores = [set(w.cpu_affinity()) for w in psutil.Process(g.proc.pid).children()]
-            if all(len(c) == 1 for c in cores) or time.time() > deadline:
+            if (len(cores) == n and all(len(c) == 1 for c in cores)) or time.time() > deadline:
                 break
             time.sleep(0.1)
     finally:
