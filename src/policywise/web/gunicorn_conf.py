@@ -13,13 +13,16 @@ Differences, each measured in bench/bench_web.py and docs/benchmarks.md:
   says "Connection: close". A kept-alive connection otherwise stays with the worker that accepted
   it forever, and after a recycle every busy client sat on one worker while the new one idled
   (measured: all 30 of 30 connections on one worker, half the throughput). The client reconnects
-  and whichever worker is free accepts it.
+  and whichever worker is free accepts it. A worker holding more than SLACK connections above
+  another closes every connection it answers until it no longer does (web/worker.py, crowded).
 - 2 workers instead of 1: a worker that recycles stops accepting at once but keeps its idle
   keep-alive connections open for up to 2 s (so a request a client is already sending is not
   lost); with a single worker nothing accepts meanwhile, and any idle browser connection stalled
   every client for ~2 s per recycle (p95 1.5 s under load). The second worker shares the
   preloaded pages (about 5-40 MB private each) and also uses the second core. WEB_CONCURRENCY=1
   restores the reference's single worker.
+- Each worker pinned to a core of its own when there are as many workers as cores
+  (GUNICORN_PIN_WORKERS; _pin_to_a_core).
 """
 
 from __future__ import annotations
@@ -99,8 +102,9 @@ def _pin_to_a_core(slot: int | None) -> None:
     """Each worker on a core of its own when there are as many workers as cores: its threads then stop
     migrating between cores with their caches. Four A/B runs of 30 clients on this 2-core machine:
     /search 345-367 against 340-358 req/s, p95 91-99 against 97-105 ms; /health 8,000 against 7,500
-    req/s. With fewer workers than cores a pinned worker would leave cores idle (one worker: 171 searches
-    per second instead of 281). A recycled worker takes its predecessor's slot, and so its core."""
+    req/s. With fewer workers than cores a pinned worker would leave cores idle (one worker pinned: 171
+    searches per second; unpinned: 233-281). A recycled worker takes its predecessor's slot, and so its
+    core."""
     if not pin_workers or slot is None:
         return
     cpus = sorted(os.sched_getaffinity(0))
