@@ -101,10 +101,10 @@ def post_fork(server: object, worker: object) -> None:
 def _pin_to_a_core(slot: int | None) -> None:
     """Each worker on a core of its own when there are as many workers as cores: its threads then stop
     migrating between cores with their caches. Four A/B runs of 30 clients on this 2-core machine:
-    /search 345-367 against 340-358 req/s, p95 91-99 against 97-105 ms; /health 8,000 against 7,500
-    req/s. With fewer workers than cores a pinned worker would leave cores idle (one worker pinned: 171
-    searches per second; unpinned: 233-281). A recycled worker takes its predecessor's slot, and so its
-    core."""
+    /search 345-367 against 340-358 req/s, p95 91-99 against 97-105 ms; /health 7,976 / 8,163 against
+    7,379 / 7,658 req/s (docs/benchmarks.md, eighth session). With fewer workers than cores a pinned worker
+    would leave cores idle (one worker pinned: 171 searches per second; unpinned: 233-281). A recycled
+    worker takes its predecessor's slot, and so its core."""
     if not pin_workers or slot is None:
         return
     cpus = sorted(os.sched_getaffinity(0))
