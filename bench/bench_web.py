@@ -5,7 +5,8 @@
 Starts gunicorn with gunicorn.conf.py on a free loopback port for each scenario, waits for it,
 measures the worker's memory after start and after the first answer, then runs each endpoint under
 load (closed loop: every client sends its next request when the previous one returns, over
-keep-alive connections), and prints Markdown tables (recorded in docs/benchmarks.md).
+keep-alive connections), and prints Markdown tables (recorded in docs/benchmarks.md), with the CPU time
+the server spent per request.
 
 The load comes from wrk (Debian's package) when it is installed: a Python load generator on the
 same two cores takes about a core for itself and inflates every latency it reports.
@@ -103,6 +104,20 @@ class Server:
         """The largest worker (with 2 workers, the one that answered the first question)."""
         children = psutil.Process(self.proc.pid).children()
         return max(children, key=lambda p: p.memory_info().rss)
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the master and its workers so far, recycled workers included: a cost per request
+        that moves less with the machine's other load than requests per second do."""
+        master = psutil.Process(self.proc.pid)
+        t = master.cpu_times()
+        total = t.user + t.system + t.children_user + t.children_system  # children: workers reaped
+        for w in master.children():
+            try:
+                c = w.cpu_times()
+                total += c.user + c.system
+            except psutil.Error:
+                pass  # exited in between: counted with the master's children from now on
+        return total
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -277,10 +292,12 @@ def scenario(
                 lambda i, n: {"message": QUERIES[(i + n) % len(QUERIES)] + f" ({i}-{n})"},
             ),
         ]:
+            cpu_before = server.cpu_seconds()
             if generator == "wrk":
                 r = load_wrk(server.port, clients, seconds, method, path)
             else:
                 r = load(server.port, clients, seconds, method, path, body)
+            cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / max(1, int(r["requests"]))
             rows.append(
                 [
                     name,
@@ -292,6 +309,7 @@ def scenario(
                     f"{r['p95']:.1f}",
                     f"{r['p99']:.1f}",
                     f"{r['max']:.0f}",
+                    f"{cpu_ms:.2f}",
                 ]
             )
             print(
@@ -380,7 +398,18 @@ def main() -> None:
     )
     print(
         table(
-            ["scenario", "endpoint", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+            [
+                "scenario",
+                "endpoint",
+                "requests",
+                "errors",
+                "req/s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "max ms",
+                "server CPU ms / request",
+            ],
             load_rows,
         )
     )
