@@ -20,7 +20,7 @@ from policywise.config import EMBEDDING_MODELS, Settings
 from policywise.index.embedder import Embedder
 from policywise.index.store import PolicyIndex
 from policywise.retrieve import Retriever
-from policywise.types import header_text
+from policywise.types import headed_text
 
 logger = logging.getLogger(__name__)
 
@@ -192,18 +192,12 @@ def evaluate_answers(
                 numbers = [int(n) for n in re.findall(r"\[(\d+)\]", s)]
                 # A cited passage includes its section heading: an answer may name what a bullet is under.
                 cited = [
-                    _with_heading(*chunks.get(c.chunk_id, ("", {})))
-                    for c in a.citations
-                    if c.number in numbers
+                    headed_text(*chunks.get(c.chunk_id, ("", {}))) for c in a.citations if c.number in numbers
                 ]
                 supported += bool(cited) and lexically_supported(re.sub(r"\s*\[\d+\]", "", s), cited)
             row["groundedness"] = supported / len(sentences) if sentences else 0.0
         rows.append(row)
     return _answer_table(rows)
-
-
-def _with_heading(text: str, meta: dict) -> str:
-    return header_text(str(meta.get("title", "")), str(meta.get("section", ""))) + text
 
 
 def _answer_table(rows: list[dict]) -> dict[str, dict]:

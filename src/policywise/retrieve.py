@@ -31,7 +31,7 @@ from policywise.index.spelling import SpellingCorrector, word_counts
 from policywise.index.store import PolicyIndex
 from policywise.index.topics import Topic, TopicCoverage, mentions
 from policywise.ingest.chunker import chunker_settings
-from policywise.types import Hit, header_text
+from policywise.types import Hit, headed_text, header_text
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ class Retriever:
         chunks = self.index.chunks
         for cid in chunks.ids:
             text, meta = chunks.payload(cid)
-            yield header_text(str(meta.get("title", "")), str(meta.get("section", ""))) + text
+            yield headed_text(text, meta)
 
     def search(
         self,
@@ -254,10 +254,7 @@ class Retriever:
 
         # Each candidate's share of the question's terms, once: (all terms, terms the index knows).
         coverages = {
-            cid: lex.coverages(
-                query, header_text(str(meta.get("title", "")), str(meta.get("section", ""))) + text
-            )
-            for cid, (text, meta) in payload.items()
+            cid: lex.coverages(query, headed_text(text, meta)) for cid, (text, meta) in payload.items()
         }
         # Ranking compares passages with each other: terms no passage has would only shrink the bonus.
         fused = self._fuse(dense, lexical, lambda cid: coverages.get(cid, (0.0, 0.0))[1])
@@ -292,7 +289,7 @@ class Retriever:
             covered = False
             related, hits = hits, []
         elif focus is not None and focus.passages and hits:
-            if not any(mentions(focus, _head_and_text(h)) for h in hits):
+            if not any(mentions(focus, h.headed_text()) for h in hits):
                 # The policies speak of the topic, but not in any passage close to the question ("is there a
                 # dress code for the Austin office?" finds rules about the office that never mention dress).
                 not_in_hits = focus.label
@@ -421,10 +418,6 @@ def states_fact_about(kind: str, question: str, topic: Topic, sentence: str, hea
     """Whether ``sentence`` states the kind of fact ``question`` asks for about ``topic``, naming the
     topic itself or standing under a heading that does (the answer check applies the same test)."""
     return has_fact(kind, sentence, question) and (mentions(topic, sentence) or mentions(topic, heading))
-
-
-def _head_and_text(hit: Hit) -> str:
-    return header_text(hit.title, hit.section) + hit.text
 
 
 def _dedupe(hits: list[Hit], k: int, threshold: float = 0.7) -> list[Hit]:

@@ -102,7 +102,7 @@ def _is_abbreviation(text: str, dot: int) -> bool:
 
 # "- Aetna HDHP with HSA: $1,700 deductible." or "Carryover: up to 5 days." opens a labelled line.
 _LINE_LABEL = re.compile(r"^\s*(?:[-*•]\s+|\d{1,2}[.)]\s+)?([^:\n]{2,60}?)\s*:\s+\S")
-MAX_LABEL_WORDS = 8
+MAX_LINE_LABEL_WORDS = 8  # (a heading used as a label in an answer: answer/extractive.py)
 
 
 def sentences_to_embed(text: str) -> list[tuple[str, str]]:
@@ -115,6 +115,6 @@ def sentences_to_embed(text: str) -> list[tuple[str, str]]:
     for line in text.split("\n"):
         sents = [s for s in split_sentences(line) if s.strip()]
         m = _LINE_LABEL.match(sents[0]) if sents else None
-        label = m.group(1).strip() if m and len(m.group(1).split()) <= MAX_LABEL_WORDS else None
+        label = m.group(1).strip() if m and len(m.group(1).split()) <= MAX_LINE_LABEL_WORDS else None
         out.extend((sent, f"{label}: {sent}" if label and i > 0 else sent) for i, sent in enumerate(sents))
     return out

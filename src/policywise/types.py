@@ -54,6 +54,11 @@ def header_text(title: str, section: str) -> str:
     return f"{head}\n" if head else ""
 
 
+def headed_text(text: str, meta: dict) -> str:
+    """A stored passage as it was indexed: its title and section, then its text (see Chunk.embed_text)."""
+    return header_text(str(meta.get("title", "")), str(meta.get("section", ""))) + text
+
+
 @dataclass
 class Hit:
     chunk_id: str
@@ -92,6 +97,10 @@ class Hit:
             section_id=str(meta.get("section_id", "")),
             position=int(meta.get("position", 0)),
         )
+
+    def headed_text(self) -> str:
+        """The passage with its title and section, as it was indexed and as an LLM is shown it."""
+        return header_text(self.title, self.section) + self.text
 
     def to_dict(self) -> dict[str, object]:
         # Every field is a scalar: a shallow copy is what asdict() builds, at a tenth of its cost

@@ -16,7 +16,7 @@ import numpy as np
 
 from policywise.index.lexical import tokenize
 from policywise.sentences import split_sentences
-from policywise.types import Citation, Hit, header_text, with_markers
+from policywise.types import Citation, Hit, with_markers
 
 _MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 _NOT_COVERED = re.compile(
@@ -72,7 +72,7 @@ def check_answer(
             continue
         # The prompt gives each source with its title and section: an answer may name what a passage is
         # under ("For a remote arrangement, confirm VPN access with IT [1]").
-        if lexically_supported(body, [_headed(hits[n - 1]) for n in valid]):
+        if lexically_supported(body, [hits[n - 1].headed_text() for n in valid]):
             kept.append((body, valid))
         else:
             unsupported.append((len(kept), body, valid))
@@ -96,10 +96,6 @@ def check_answer(
     out, used = _render(kept, max_chars)
     citations = [Citation.from_hit(n, hits[n - 1], hits[n - 1].text[:400]) for n in sorted(used)]
     return CheckResult(True, out, citations, dropped=dropped, invalid_markers=invalid)
-
-
-def _headed(hit: Hit) -> str:
-    return header_text(hit.title, hit.section) + hit.text
 
 
 def lexically_supported(sentence: str, sources: list[str]) -> bool:

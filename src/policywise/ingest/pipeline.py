@@ -41,7 +41,7 @@ from policywise.ingest.chunker import chunk_document, chunker_settings, section_
 from policywise.ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_document
 from policywise.models import get_spec
 from policywise.sentences import sentences_to_embed
-from policywise.types import Chunk, Document, header_text
+from policywise.types import Chunk, Document, headed_text
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ def _ingest(
             raise RuntimeError("nothing to index: no file produced any text")
         lexical = LexicalIndex.build(
             [r[0] for r in records],
-            [header_text(r[2].get("title", ""), r[2].get("section", "")) + r[1] for r in records],
+            [headed_text(r[1], r[2]) for r in records],
         )
         shutil.rmtree(staging / "bm25", ignore_errors=True)
         lexical.save(staging / "bm25")
