@@ -22,7 +22,10 @@ if not CHROMIUM.is_file():
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 from werkzeug.serving import make_server  # noqa: E402
 
+from policywise.config import Settings  # noqa: E402
 from policywise.web import create_app  # noqa: E402
+
+EXAMPLES = Settings().examples
 
 Page = sync_api.Page
 expect = sync_api.expect
@@ -136,8 +139,8 @@ def test_home_page_shows_mode_and_examples(browser: object, base_url: str) -> No
     page = w.page
     expect(page.locator("#mode-note")).to_contain_text("Offline mode: answers quote the policies")
     examples = page.locator("button.example")
-    expect(examples).to_have_count(4)
-    expect(page.get_by_role("button", name="How many vacation days do I get?")).to_be_visible()
+    expect(examples).to_have_count(len(EXAMPLES))
+    expect(page.get_by_role("button", name=EXAMPLES[0])).to_be_visible()
     expect(page.get_by_label("Your question")).to_be_visible()
     expect(page.get_by_role("log")).to_have_attribute("aria-live", "polite")
     expect(page.locator("#send")).to_be_enabled()
@@ -235,7 +238,7 @@ def test_answer_streams_with_citations_then_follow_up(browser: object, base_url:
 def test_mobile_example_question(browser: object, base_url: str) -> None:
     w = open_page(browser, base_url, MOBILE, is_mobile=True, has_touch=True, color_scheme="dark")
     page = w.page
-    page.get_by_role("button", name="What is the hotel limit when travelling?").click()
+    page.get_by_role("button", name=EXAMPLES[-1]).click()
     answer = page.locator(".answer").first
     expect(answer).to_have_attribute("data-state", "answered")
     expect(page.locator("#welcome")).to_be_hidden()

@@ -48,3 +48,12 @@ def test_environment_values_are_typed() -> None:
 def test_bad_values_name_the_variable(env, name) -> None:
     with pytest.raises(ConfigError, match=name):
         load_settings(env=env)
+
+
+def test_example_questions_are_split_and_can_be_turned_off() -> None:
+    listed = load_settings(env={"EXAMPLE_QUESTIONS": " Can I expense a taxi? | |How long is jury leave?"})
+    assert listed.examples == ("Can I expense a taxi?", "How long is jury leave?")
+    assert load_settings(env={"EXAMPLE_QUESTIONS": ""}).examples == ()
+    assert len(load_settings(env={}).examples) == 4
+    with pytest.raises(ConfigError, match="EXAMPLE_QUESTIONS"):
+        load_settings(env={"EXAMPLE_QUESTIONS": "|".join(f"Question {i}?" for i in range(9))})

@@ -349,3 +349,24 @@ def test_logs_are_json_with_request_id_and_no_personal_data(client, caplog) -> N
     text = "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
     assert "123-45-6789" not in text
     assert any(getattr(r, "endpoint", None) == "/chat" for r in caplog.records)
+
+
+def test_page_suggests_the_configured_questions(web_settings) -> None:
+    odd = 'Is <b>bold</b> & "quoted" ok?'
+    page = create_app(replace(web_settings, example_questions=f"Can I expense a taxi? | {odd}")).test_client()
+    html = page.get("/").get_data(as_text=True)
+    assert html.count('class="example"') == 2
+    assert ">Can I expense a taxi?</button>" in html
+    assert "<b>bold</b>" not in html and "Is &lt;b&gt;bold&lt;/b&gt; &amp; &#34;quoted&#34; ok?" in html
+    bare = create_app(replace(web_settings, example_questions=None)).test_client().get("/")
+    assert 'class="example"' not in bare.get_data(as_text=True)
+    assert "Try one of these" not in bare.get_data(as_text=True)
+
+
+def test_every_suggested_question_gets_a_cited_answer(client, web_settings) -> None:
+    # The page's first impression: each default suggestion must be answered from the bundled policies.
+    assert web_settings.examples
+    for question in web_settings.examples:
+        body = client.post("/chat", json={"message": question}).get_json()
+        assert body["status"] == "answered", (question, body["answer"])
+        assert body["citations"], question

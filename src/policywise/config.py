@@ -14,6 +14,12 @@ EMBEDDING_MODELS = ("all-MiniLM-L6-v2", "paraphrase-MiniLM-L3-v2")
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 GUARDRAILS_LEVELS = ("off", "standard", "strict")
+# The chat page's suggestions on first load, for the bundled corpus; EXAMPLE_QUESTIONS replaces them.
+DEFAULT_EXAMPLE_QUESTIONS = (
+    "How many sick days do I get?|Can I carry over unused PTO?|How much is the home office stipend?|"
+    "How do I report a lost laptop?"
+)
+MAX_EXAMPLE_QUESTIONS = 8
 
 
 class ConfigError(ValueError):
@@ -103,6 +109,9 @@ class Settings:
     ratelimit_storage_uri: str = "local://"
     cors_origins: str = ""
     max_body_bytes: int = 16384
+    # Suggested questions on the chat page, separated by "|"; empty shows none. Set them for your own
+    # policies: the defaults are about the bundled ones.
+    example_questions: str | None = DEFAULT_EXAMPLE_QUESTIONS
     warm_up: bool = True  # load the model and index in the background as soon as the app starts
 
     log_level: str = "INFO"
@@ -110,6 +119,10 @@ class Settings:
     @property
     def llm_configured(self) -> bool:
         return bool(self.openrouter_api_key or self.llm_base_url)
+
+    @property
+    def examples(self) -> tuple[str, ...]:
+        return tuple(q.strip() for q in (self.example_questions or "").split("|") if q.strip())
 
     @property
     def analytics_path(self) -> Path:
@@ -179,13 +192,14 @@ _ENV_NAMES: dict[str, str] = {
     "ratelimit_storage_uri": "RATELIMIT_STORAGE_URI",
     "cors_origins": "CORS_ORIGINS",
     "max_body_bytes": "MAX_BODY_BYTES",
+    "example_questions": "EXAMPLE_QUESTIONS",
     "warm_up": "WARM_UP",
     "log_level": "LOG_LEVEL",
 }
 
 
 # Settings where an empty variable means "off" rather than "use the default".
-_EMPTY_DISABLES = {"model_cache_dir"}
+_EMPTY_DISABLES = {"model_cache_dir", "example_questions"}
 
 
 def env_names() -> dict[str, str]:
@@ -260,5 +274,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"FUSION={s.fusion!r} must be 'convex' or 'rrf'")
     if s.exact_search_max_chunks < 0:
         raise ConfigError("EXACT_SEARCH_MAX_CHUNKS must be >= 0")
+    if len(s.examples) > MAX_EXAMPLE_QUESTIONS or any(len(q) > s.max_question_chars for q in s.examples):
+        raise ConfigError(
+            f"EXAMPLE_QUESTIONS: at most {MAX_EXAMPLE_QUESTIONS} questions separated by '|', "
+            f"each at most MAX_QUESTION_CHARS ({s.max_question_chars}) long"
+        )
     if s.top_k < 1 or s.candidates < s.top_k:
         raise ConfigError("TOP_K must be >= 1 and RETRIEVAL_CANDIDATES >= TOP_K")

@@ -1,12 +1,14 @@
 """Sections written for one place ("Employees in Canada (Toronto Office)", "California Supplement")
 answer questions about that place; for everyone else they are the exception, not the rule.
 
-The composer gives sentences of such a section a small penalty unless the question names the place,
-so "How many vacation days do I get?" leads with the general accrual rule rather than with Ontario's
-statutory minimum. The other way round, a sentence or section naming the place the question names gets a
-small bonus: "I work in Colorado, when is my last paycheck due?" wants Colorado's deadline first. For the
-penalty only section headings are read (a sentence that merely mentions a place, like
-"applies to employees in the United States and Canada", is not a section written for one place).
+The composer gives sentences of such a section a small penalty unless the question names the place, so
+that of two about equally close sentences the general rule leads. It is small on purpose: a place's
+section that matches the question much better still leads ("How many vacation days do I get?" on the
+bundled corpus, where only the Ontario section says "vacation"; docs/evaluation.md, "Known, not fixed").
+The other way round, a sentence or section naming the place the question names gets a small bonus: "I work
+in Colorado, when is my last paycheck due?" wants Colorado's deadline first. For the penalty only section
+headings are read (a sentence that merely mentions a place, like "applies to employees in the United
+States and Canada", is not a section written for one place).
 """
 
 from __future__ import annotations

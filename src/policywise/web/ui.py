@@ -16,4 +16,5 @@ def index() -> Response:
         if llm
         else "Offline mode: answers quote the policies"
     )
-    return Response(render_template("index.html", mode=mode), mimetype="text/html")
+    page = render_template("index.html", mode=mode, examples=svc.settings.examples)
+    return Response(page, mimetype="text/html")
