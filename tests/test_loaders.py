@@ -704,3 +704,87 @@ def test_tables_of_the_second_eval_corpus_reach_the_chunks_labelled(name, row):
 
     chunks = "\n".join(c.text for c in chunk_document(load(HANDBOOK_2 / name)))
     assert row in chunks
+
+
+def test_docx_headings_formatted_by_hand_or_by_outline_level(tmp_path):
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    document = docx.Document()
+
+    def bold(text: str, size: int) -> None:
+        run = document.add_paragraph().add_run(text)
+        run.bold = True
+        run.font.size = Pt(size)
+
+    bold("Leave Policy", 16)
+    document.add_paragraph("This policy covers paid leave.")
+    bold("Annual Leave", 13)
+    document.add_paragraph("Full-time staff receive 25 days a year.")
+    bold("3.2 Carry-over:", 11)
+    document.add_paragraph("Up to 5 days carry over to the next year.")
+    # Bold for emphasis, not headings: a sentence, a rule, a lead-in.
+    bold("Unused days above 5 are lost.", 11)
+    bold("Managers must approve leave in advance", 11)
+    bold("Before you book leave, check the following:", 11)
+    document.add_paragraph("Your balance in the HR portal.")
+    # A house style that Word's navigation pane lists: outline level 0 is a top-level heading.
+    style = document.styles.add_style("Policy Section", WD_STYLE_TYPE.PARAGRAPH)
+    outline = OxmlElement("w:outlineLvl")
+    outline.set(qn("w:val"), "0")
+    style.element.get_or_add_pPr().append(outline)
+    document.add_paragraph("Sick Leave", style="Policy Section")
+    document.add_paragraph("Report sickness by 9am.")
+    bold("Notes", 11)
+    document.add_paragraph("Evidence is needed after 7 days.")
+    path = tmp_path / "leave.docx"
+    document.save(str(path))
+
+    doc = load(path)
+    assert doc.title == "Leave Policy"
+    # The opening bold line is the title; the other bold lines nest below the styled heading level.
+    assert paths(doc) == [
+        ("Leave Policy",),
+        ("Leave Policy", "Annual Leave"),
+        ("Leave Policy", "Annual Leave", "3.2 Carry-over"),
+        ("Leave Policy", "Sick Leave"),
+        ("Leave Policy", "Sick Leave", "Notes"),
+    ]
+    assert section(doc, "Leave Policy", "Annual Leave", "3.2 Carry-over") == (
+        "Up to 5 days carry over to the next year.\n\nUnused days above 5 are lost.\n\n"
+        "Managers must approve leave in advance\n\nBefore you book leave, check the following:\n\n"
+        "Your balance in the HR portal."
+    )
+    assert section(doc, "Leave Policy", "Sick Leave", "Notes") == "Evidence is needed after 7 days."
+    assert_clean(doc)
+
+
+def test_markdown_and_html_headings_formatted_in_bold(tmp_path):
+    md = tmp_path / "leave.md"
+    md.write_text(
+        "# Leave Policy\n\nThis policy covers paid leave.\n\n**Annual Leave**\n\n"
+        "Full-time staff receive 25 days a year.\n\n**Unused days above 5 are lost.**\n\n"
+        "**Q: Can I carry leave over?**\n\nYes, up to 5 days.\n\n**Note:** ask your manager first.\n\n"
+        "**Carry-over:**\n\nUp to 5 days carry over.\n"
+    )
+    html = tmp_path / "leave.html"
+    html.write_text(
+        "<html><head><title>Leave | Intranet</title></head><body><h1>Leave Policy</h1>"
+        "<p>This policy covers paid leave.</p><p><strong>Annual Leave</strong></p>"
+        "<p>Full-time staff receive 25 days a year.</p><p><b>Unused days above 5 are lost.</b></p>"
+        # As word processors export it: a styled span, and a bold paragraph that is only partly bold.
+        '<p><span style="font-weight:700">Carry-over</span></p><p><b>Note:</b> ask your manager first.</p>'
+        "<p>Up to 5 days carry over.</p></body></html>"
+    )
+    for doc in (load(md), load(html)):
+        assert doc.title == "Leave Policy"
+        assert ("Leave Policy", "Annual Leave") in paths(doc)
+        assert ("Leave Policy", "Carry-over") in paths(doc)
+        annual = section(doc, "Leave Policy", "Annual Leave")
+        assert annual.startswith("Full-time staff receive 25 days a year.\n\nUnused days above 5 are lost.")
+        assert "Note: ask your manager first." in annual + section(doc, "Leave Policy", "Carry-over")
+        assert_clean(doc)
+    assert "Q: Can I carry leave over?" in section(load(md), "Leave Policy", "Annual Leave")

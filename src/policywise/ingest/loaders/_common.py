@@ -134,6 +134,27 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
     return text
 
 
+# A line in bold that is longer than this, ends like a sentence or a clause, or states a rule ("All staff
+# must complete training within 30 days") is emphasis rather than a heading formatted by hand.
+MAX_BOLD_HEADING_WORDS = 12
+_SENTENCE_END = re.compile(r"[.;,!?]\s*$|:\s*\S")
+_FINITE = re.compile(
+    r"\b(?:must|may|should|shall|will|would|can|cannot|is|are|was|were|has|have|do|does)\b", re.IGNORECASE
+)
+
+
+def heading_like(text: str) -> bool:
+    """Whether a paragraph set in bold throughout reads as a heading: short, not a sentence or a rule, not a
+    "label: value" line, not a lead-in ("Before you book leave, check the following:")."""
+    text = clean_line(text)
+    words = text.split()
+    if not words or len(words) > MAX_BOLD_HEADING_WORDS or _SENTENCE_END.search(text.rstrip(":")):
+        return False
+    if text.endswith(":") and len(words) > 4:
+        return False
+    return not _FINITE.search(text)
+
+
 class SectionBuilder:
     """Collects headings and paragraphs in document order and cuts them into sections.
 

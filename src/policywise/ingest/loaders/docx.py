@@ -1,7 +1,11 @@
 """DOCX via python-docx: body paragraphs and tables in document order.
 
 "Title" and "Heading N" paragraph styles (or styles based on them) set the heading path; when
-the document uses "Title", Heading 1 sits below it. List paragraphs (a list style or Word
+the document uses "Title", Heading 1 sits below it. So does an outline level (a house style such as
+"Policy Section" that Word's navigation pane lists). Many documents are formatted by hand instead: a
+short paragraph that is bold throughout and does not end like a sentence ("Annual Leave",
+"3.2 Carry-over") is a heading too, the larger the type the higher the level, below any styled
+heading of the document. List paragraphs (a list style or Word
 numbering) become "- " lines, consecutive items forming one paragraph; tables become one
 paragraph of " | " rows. Page headers/footers, comments and text boxes are not read.
 Title: the "Title" paragraph, else the first Heading 1, else the core-properties title, else
@@ -22,10 +26,17 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from policywise.ingest.loaders._common import LoadError, Parsed, SectionBuilder, clean_line
+from policywise.ingest.loaders._common import LoadError, Parsed, SectionBuilder, clean_line, heading_like
 
 _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
 _LIST_STYLE = re.compile(r"^list\b", re.IGNORECASE)
+# A bold line longer than this, or ending like a sentence or a clause, is emphasis rather than a heading.
+MAX_BOLD_HEADING_WORDS = 12
+_SENTENCE_END = re.compile(r"[.;,!?]\s*$|:\s*\S")
+# ...or states a rule ("All staff must complete training within 30 days", in bold for emphasis).
+_FINITE = re.compile(
+    r"\b(?:must|may|should|shall|will|would|can|cannot|is|are|was|were|has|have|do|does)\b", re.I
+)
 
 
 def _open(data: bytes) -> DocxDocument:
@@ -66,7 +77,41 @@ def _style_kind(paragraph: Paragraph) -> tuple[str, int]:
         style = style.base_style
     if paragraph._p.pPr is not None and paragraph._p.pPr.numPr is not None:
         return "list", 0
+    if (outline := _outline_level(paragraph)) is not None:
+        return "heading", outline
     return "body", 0
+
+
+def _outline_level(paragraph: Paragraph) -> int | None:
+    """The heading level an outline level gives (w:outlineLvl 0-8 on the paragraph or its styles), or None;
+    9 is Word's "body text"."""
+    elements = [paragraph._p.pPr]
+    style = paragraph.style
+    for _ in range(4):
+        if style is None:
+            break
+        elements.append(style.element.pPr)
+        style = style.base_style
+    for ppr in elements:
+        found = ppr.find(qn("w:outlineLvl")) if ppr is not None else None
+        if found is not None:
+            value = found.get(qn("w:val"))
+            return int(value) + 1 if value is not None and value.isdigit() and int(value) < 9 else None
+    return None
+
+
+def _bold_heading_size(paragraph: Paragraph) -> float | None:
+    """The type size (0 when unknown) of a short body paragraph that is bold throughout and does not end
+    like a sentence: a heading formatted by hand. None for anything else."""
+    if not heading_like(paragraph.text):
+        return None
+    runs = [r for r in paragraph.runs if r.text.strip()]
+    style_font = paragraph.style.font if paragraph.style is not None else None
+    style_bold = bool(style_font is not None and style_font.bold)
+    if not runs or not all(r.bold or (r.bold is None and style_bold) for r in runs):
+        return None
+    sizes = [r.font.size or (style_font.size if style_font is not None else None) for r in runs]
+    return max((float(size.pt) for size in sizes if size is not None), default=0.0)
 
 
 def _table_lines(table: Table) -> list[str]:
@@ -96,7 +141,26 @@ def load(data: bytes, path: Path) -> Parsed:
             builder.paragraph("\n".join(items))
             items.clear()
 
-    for block in _blocks(document, document.element.body):
+    blocks = list(_blocks(document, document.element.body))
+    kinds = [_style_kind(b) if isinstance(b, Paragraph) else ("table", 0) for b in blocks]
+    # Hand-formatted headings sit below the deepest styled one, the largest type first.
+    deepest = max((level for kind, level in kinds if kind == "heading"), default=0)
+    bold = {
+        i: size
+        for i, (block, (kind, _)) in enumerate(zip(blocks, kinds, strict=True))
+        if kind == "body" and (size := _bold_heading_size(block)) is not None  # type: ignore[arg-type]
+    }
+    ranks = {size: rank for rank, size in enumerate(sorted(set(bold.values()), reverse=True))}
+    first = next((i for i, b in enumerate(blocks) if isinstance(b, Table) or b.text.strip()), None)
+    # A document's opening line in bold, in its largest bold type, is its title, above any styled heading
+    # (one word, "CONFIDENTIAL", is a marking rather than a title).
+    opening_title = (
+        first in bold
+        and ranks[bold[first]] == 0
+        and len(blocks[first].text.split()) > 1  # type: ignore[union-attr]
+        and not any(kind == "title" for kind, _ in kinds)
+    )
+    for i, block in enumerate(blocks):
         if isinstance(block, Table):
             flush_list()
             builder.paragraph("\n".join(_table_lines(block)))
@@ -104,7 +168,12 @@ def load(data: bytes, path: Path) -> Parsed:
         text = block.text
         if not text.strip():
             continue
-        kind, level = _style_kind(block)
+        kind, level = kinds[i]
+        if i in bold:
+            kind, level = (
+                ("title", 0) if i == first and opening_title else ("heading", deepest + 1 + ranks[bold[i]])
+            )
+            text = clean_line(text).rstrip(":")
         if kind == "list":
             items.append("- " + clean_line(text))
             continue

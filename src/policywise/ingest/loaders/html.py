@@ -2,9 +2,12 @@
 
 Scripts, styles, forms, navigation, asides, hidden elements and page-level header/footer
 (those outside <main>/<article>) are dropped. When the page has a <main> (else <article>s),
-only that is read. h1-h6 set the heading path; p, li, table rows, pre, blockquote and dt/dd
+only that is read. h1-h6 set the heading path; so does a p or div in bold throughout that reads as a
+heading (<strong>, <b>, or font-weight as word processors export it; ``_common.heading_like``), one level
+below the page's deepest heading. p, li, table rows, pre, blockquote and dt/dd
 become paragraphs in document order, each block once; loose text inside divs is kept.
-Title: the first <h1> of the content, else <title> (without a " | Site name" suffix).
+Title: the first <h1> of the content, else <title> (without a " | Site name" suffix), else the first
+paragraph in bold that reads as a heading.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
-from policywise.ingest.loaders._common import Parsed, SectionBuilder, clean_line, decode_text
+from policywise.ingest.loaders._common import Parsed, SectionBuilder, clean_line, decode_text, heading_like
 
 _DROP = (
     "script", "style", "noscript", "template", "nav", "aside", "form", "iframe", "svg",
@@ -136,11 +139,38 @@ def _table_lines(table: Tag) -> list[str]:
     return lines
 
 
+_BOLD_TAGS = frozenset(("strong", "b"))
+_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|bolder|[6-9]00)\b", re.IGNORECASE)
+
+
+def _bold(node: Tag, stop: Tag) -> bool:
+    """Whether ``node`` or an element between it and ``stop`` sets bold type (a tag or an inline style, as
+    word processors export it)."""
+    for tag in [node, *node.parents]:
+        if tag is stop or tag is None:
+            return False
+        if tag.name in _BOLD_TAGS or _BOLD_STYLE.search(str(tag.get("style", ""))):
+            return True
+    return False
+
+
+def _bold_heading(tag: Tag) -> str | None:
+    """The text of a paragraph that is bold throughout and reads as a heading, or None."""
+    strings = [s for s in tag.find_all(string=True) if s.strip(" :\n\t\xa0")]
+    if not strings or not all(isinstance(s.parent, Tag) and _bold(s.parent, tag) for s in strings):
+        return None
+    text = clean_line(_flat(_text(tag)))
+    return text.rstrip(":").rstrip() if heading_like(text) else None
+
+
 class _Walker:
-    def __init__(self, builder: SectionBuilder) -> None:
+    def __init__(self, builder: SectionBuilder, pseudo_level: int = 1) -> None:
         self.builder = builder
         self.loose: list[str] = []
         self.first_h1 = ""
+        self.first_bold = ""
+        # A paragraph in bold that reads as a heading sits one level below the page's deepest heading.
+        self.pseudo_level = pseudo_level
 
     def flush(self) -> None:
         if self.loose:
@@ -171,6 +201,10 @@ class _Walker:
                 self.block("\n".join(_table_lines(child)))
             elif name == "pre":
                 self.block(child.get_text().replace(_BR, "\n"), keep_layout=True)
+            elif name in ("p", "div") and not _has_block(child) and (bold := _bold_heading(child)):
+                self.flush()
+                self.builder.heading(self.pseudo_level, bold)
+                self.first_bold = self.first_bold or bold
             elif name in _TEXT_BLOCKS and not _has_block(child):
                 self.block(_flat(_text(child)))
             elif name in _BLOCKS or _has_block(child):
@@ -191,8 +225,9 @@ def load(data: bytes, path: Path) -> Parsed:
     page_title = _page_title(soup)
     _strip_boilerplate(soup)
     builder = SectionBuilder()
-    walker = _Walker(builder)
+    deepest = max((_HEADINGS[t.name] for t in soup.find_all(list(_HEADINGS))), default=0)
+    walker = _Walker(builder, deepest + 1)
     for root in _roots(soup):
         walker.walk(root)
         walker.flush()
-    return Parsed(title=walker.first_h1 or page_title, sections=builder.build())
+    return Parsed(title=walker.first_h1 or page_title or walker.first_bold, sections=builder.build())

@@ -1,6 +1,8 @@
 """Markdown (CommonMark + GFM tables) via markdown-it-py's syntax tree.
 
-Title: the first H1, else the front-matter ``title``, else the first heading of any level.
+Title: the first H1, else the front-matter ``title``, else the first heading of any level, else the first
+paragraph in bold that reads as a heading. A paragraph in bold throughout that reads as one ("**Annual
+Leave**"; ``_common.heading_like``) is a heading one level below the document's deepest.
 YAML front matter is skipped; inline markup is reduced to its text (links keep their text,
 images are dropped); embedded HTML keeps its text.
 """
@@ -14,7 +16,7 @@ from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-from policywise.ingest.loaders._common import Parsed, SectionBuilder, clean_line, decode_text
+from policywise.ingest.loaders._common import Parsed, SectionBuilder, clean_line, decode_text, heading_like
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 # A front-matter line: "key: value", a list item, an indented continuation or a comment.
@@ -105,11 +107,24 @@ def _table_lines(node: SyntaxTreeNode) -> list[str]:
     return rows
 
 
-def _walk(node: SyntaxTreeNode, builder: SectionBuilder) -> None:
+def _bold_heading(paragraph: SyntaxTreeNode) -> str | None:
+    """The text of a paragraph that is bold throughout and reads as a heading, or None."""
+    parts = [part for inline in paragraph.children for part in inline.children]
+    marked = [p for p in parts if not (p.type == "text" and not p.content.strip(" :"))]
+    if not marked or any(p.type != "strong" for p in marked):
+        return None
+    text = clean_line(_inline(paragraph))
+    return text.rstrip(":").rstrip() if heading_like(text) else None
+
+
+def _walk(node: SyntaxTreeNode, builder: SectionBuilder, pseudo_level: int, found: list[str]) -> None:
     for child in node.children:
         kind = child.type
         if kind == "heading":
             builder.heading(int(child.tag[1:]), _inline(child))
+        elif kind == "paragraph" and node.type == "root" and (bold := _bold_heading(child)):
+            builder.heading(pseudo_level, bold)
+            found.append(bold)
         elif kind == "paragraph":
             builder.paragraph(_inline(child))
         elif kind in _LISTS:
@@ -121,7 +136,7 @@ def _walk(node: SyntaxTreeNode, builder: SectionBuilder) -> None:
         elif kind == "html_block":
             builder.paragraph(_html_text(child.content))
         elif kind == "blockquote":
-            _walk(child, builder)
+            _walk(child, builder, pseudo_level, found)
 
 
 def _first_heading(node: SyntaxTreeNode, level: str | None) -> str:
@@ -137,6 +152,8 @@ def load(data: bytes, path: Path) -> Parsed:
     parser = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     tree = SyntaxTreeNode(parser.parse(body))
     builder = SectionBuilder()
-    _walk(tree, builder)
-    title = _first_heading(tree, "h1") or meta_title or _first_heading(tree, None)
+    deepest = max((int(c.tag[1:]) for c in tree.children if c.type == "heading"), default=0)
+    bold: list[str] = []
+    _walk(tree, builder, deepest + 1, bold)
+    title = _first_heading(tree, "h1") or meta_title or _first_heading(tree, None) or next(iter(bold), "")
     return Parsed(title=title, sections=builder.build())
