@@ -768,7 +768,8 @@ def test_markdown_and_html_headings_formatted_in_bold(tmp_path):
         "# Leave Policy\n\nThis policy covers paid leave.\n\n**Annual Leave**\n\n"
         "Full-time staff receive 25 days a year.\n\n**Unused days above 5 are lost.**\n\n"
         "**Q: Can I carry leave over?**\n\nYes, up to 5 days.\n\n**Note:** ask your manager first.\n\n"
-        "**Carry-over:**\n\nUp to 5 days carry over.\n"
+        "**Carry-over:**\n\nUp to 5 days carry over.\n\n**Table 1. Days by service**\n\n"
+        "| Service | Days |\n|---|---|\n| 0-2 years | 25 |\n"
     )
     html = tmp_path / "leave.html"
     html.write_text(
@@ -788,3 +789,7 @@ def test_markdown_and_html_headings_formatted_in_bold(tmp_path):
         assert "Note: ask your manager first." in annual + section(doc, "Leave Policy", "Carry-over")
         assert_clean(doc)
     assert "Q: Can I carry leave over?" in section(load(md), "Leave Policy", "Annual Leave")
+    # A table's caption stays with its table.
+    assert section(load(md), "Leave Policy", "Carry-over").endswith(
+        "Table 1. Days by service\n\nService | Days\n0-2 years | 25"
+    )
