@@ -789,6 +789,11 @@ def test_markdown_and_html_headings_formatted_in_bold(tmp_path):
         assert "Note: ask your manager first." in annual + section(doc, "Leave Policy", "Carry-over")
         assert_clean(doc)
     assert "Q: Can I carry leave over?" in section(load(md), "Leave Policy", "Annual Leave")
+    # Numbered headings nest by their numbers: nothing else says "3.1" belongs to "3.".
+    numbered = tmp_path / "hours.md"
+    numbered.write_text("# Hours\n\n**3. Working time**\n\n40 hours.\n\n**3.1 Overtime**\n\nPaid at 1.5x.\n")
+    top = ("Hours", "3. Working time")
+    assert paths(load(numbered)) == [top, (*top, "3.1 Overtime")]
     # A table's caption stays with its table.
     assert section(load(md), "Leave Policy", "Carry-over").endswith(
         "Table 1. Days by service\n\nService | Days\n0-2 years | 25"

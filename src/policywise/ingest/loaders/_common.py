@@ -161,6 +161,16 @@ def heading_like(text: str) -> bool:
     return not _FINITE.search(text)
 
 
+_NUMBERING = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s+\S")
+
+
+def numbering_depth(heading: str) -> int:
+    """How deep a heading's own numbering puts it: 1 for "3. Hours" or "3 Hours", 2 for "3.2 Carry-over",
+    0 when unnumbered. Headings formatted by hand carry their nesting nowhere else."""
+    match = _NUMBERING.match(clean_line(heading))
+    return match.group(1).count(".") + 1 if match else 0
+
+
 class SectionBuilder:
     """Collects headings and paragraphs in document order and cuts them into sections.
 

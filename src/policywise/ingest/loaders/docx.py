@@ -26,7 +26,14 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from policywise.ingest.loaders._common import LoadError, Parsed, SectionBuilder, clean_line, heading_like
+from policywise.ingest.loaders._common import (
+    LoadError,
+    Parsed,
+    SectionBuilder,
+    clean_line,
+    heading_like,
+    numbering_depth,
+)
 
 _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
 _LIST_STYLE = re.compile(r"^list\b", re.IGNORECASE)
@@ -171,7 +178,9 @@ def load(data: bytes, path: Path) -> Parsed:
         kind, level = kinds[i]
         if i in bold:
             kind, level = (
-                ("title", 0) if i == first and opening_title else ("heading", deepest + 1 + ranks[bold[i]])
+                ("title", 0)
+                if i == first and opening_title
+                else ("heading", deepest + 1 + ranks[bold[i]] + max(0, numbering_depth(text) - 1))
             )
             text = clean_line(text).rstrip(":")
         if kind == "list":

@@ -18,7 +18,14 @@ from pathlib import Path
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
-from policywise.ingest.loaders._common import Parsed, SectionBuilder, clean_line, decode_text, heading_like
+from policywise.ingest.loaders._common import (
+    Parsed,
+    SectionBuilder,
+    clean_line,
+    decode_text,
+    heading_like,
+    numbering_depth,
+)
 
 _DROP = (
     "script", "style", "noscript", "template", "nav", "aside", "form", "iframe", "svg",
@@ -203,7 +210,7 @@ class _Walker:
                 self.block(child.get_text().replace(_BR, "\n"), keep_layout=True)
             elif name in ("p", "div") and not _has_block(child) and (bold := _bold_heading(child)):
                 self.flush()
-                self.builder.heading(self.pseudo_level, bold)
+                self.builder.heading(self.pseudo_level + max(0, numbering_depth(bold) - 1), bold)
                 self.first_bold = self.first_bold or bold
             elif name in _TEXT_BLOCKS and not _has_block(child):
                 self.block(_flat(_text(child)))

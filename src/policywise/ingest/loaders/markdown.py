@@ -16,7 +16,14 @@ from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-from policywise.ingest.loaders._common import Parsed, SectionBuilder, clean_line, decode_text, heading_like
+from policywise.ingest.loaders._common import (
+    Parsed,
+    SectionBuilder,
+    clean_line,
+    decode_text,
+    heading_like,
+    numbering_depth,
+)
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 # A front-matter line: "key: value", a list item, an indented continuation or a comment.
@@ -123,7 +130,7 @@ def _walk(node: SyntaxTreeNode, builder: SectionBuilder, pseudo_level: int, foun
         if kind == "heading":
             builder.heading(int(child.tag[1:]), _inline(child))
         elif kind == "paragraph" and node.type == "root" and (bold := _bold_heading(child)):
-            builder.heading(pseudo_level, bold)
+            builder.heading(pseudo_level + max(0, numbering_depth(bold) - 1), bold)
             found.append(bold)
         elif kind == "paragraph":
             builder.paragraph(_inline(child))
