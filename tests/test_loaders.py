@@ -798,3 +798,33 @@ def test_markdown_and_html_headings_formatted_in_bold(tmp_path):
     assert section(load(md), "Leave Policy", "Carry-over").endswith(
         "Table 1. Days by service\n\nService | Days\n0-2 years | 25"
     )
+
+
+def test_text_headings_as_a_word_processor_saves_them(tmp_path):
+    path = tmp_path / "leave.txt"
+    path.write_text(
+        "Leave Policy\n\nThis policy covers paid leave.\n\n"
+        "1. Annual Leave\n\nFull-time staff receive 25 days a year.\n\n"
+        "1.1 Carry-over\n\nUp to 5 days carry over to the next year.\n\n"
+        "Working from elsewhere\n\nYou may work abroad for up to 10 days a year with approval.\n\n"
+        "How to claim:\n\n- Fill in the form\n- Send it to HR\n\n"
+        "Steps\n\n1. Submit the form\n\n2. Sign it\n\n3. Send it to HR\n\nThat is all.\n\n"
+        "2. Requesting Leave\n\nAsk your manager.\n"
+    )
+    doc = load(path)
+    # Numbered headings nest by their numbers; unnumbered ones take levels in order of first appearance.
+    assert paths(doc) == [
+        ("Leave Policy",),
+        ("Leave Policy", "1. Annual Leave"),
+        ("Leave Policy", "1. Annual Leave", "1.1 Carry-over"),
+        ("Leave Policy", "Working from elsewhere"),
+        ("Leave Policy", "Working from elsewhere", "Steps"),
+        ("Leave Policy", "2. Requesting Leave"),
+    ]
+    elsewhere = section(doc, "Leave Policy", "Working from elsewhere")
+    # A list's lead-in stays with its list.
+    assert elsewhere.endswith("How to claim:\n\n- Fill in the form\n- Send it to HR")
+    # The steps of a numbered list are not headings.
+    steps = section(doc, *paths(doc)[4])
+    assert steps == "1. Submit the form\n\n2. Sign it\n\n3. Send it to HR\n\nThat is all."
+    assert_clean(doc)

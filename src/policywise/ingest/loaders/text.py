@@ -2,10 +2,12 @@
 
 Title: the first non-empty line. When that line stands alone (or is underlined / in capitals)
 it is the level-1 heading; otherwise it stays in the text too. Later headings are lines
-underlined with ===/---/~~~, short UPPERCASE lines standing at the start of a block, and
-numbered UPPERCASE lines ("3. LEAVE REQUESTS"). Levels follow the order in which heading
-styles first appear (as reStructuredText does), below the title; numbered headings are
-sections at level 2 and nest by depth ("3.1" under "3."). Wrapped lines are joined, except
+underlined with ===/---/~~~, short UPPERCASE lines standing at the start of a block, numbered
+UPPERCASE lines ("3. LEAVE REQUESTS"), and a line that is a block of its own, reads as a heading
+(``_common.heading_like``) and is followed by text: numbered ("3.1 Carry-over"; not when the next
+block is numbered alike, as a list's steps are) or in Title Case ("Sick Leave"). Levels follow the
+order in which heading styles first appear (as reStructuredText does), below the title; numbered
+headings are sections at level 2 and nest by depth ("3.1" under "3."). Wrapped lines are joined, except
 after a line much shorter than usual (a deliberate break); list items keep their own lines.
 Tables drawn with ASCII rules ("+-----+-----+" and "| cell | cell |") become one row per line with
 " | " between cells, as the other loaders give them, so the chunker labels each cell with its header.
@@ -24,6 +26,7 @@ from policywise.ingest.loaders._common import (
     clean_line,
     dash_bullet,
     decode_text,
+    heading_like,
     is_list_item,
     join_wrapped,
 )
@@ -112,18 +115,54 @@ def _is_upper(text: str) -> bool:
     return len(letters) >= 3 and all(ch.isupper() for ch in letters)
 
 
-def _heading_style(line: str, prev_blank: bool, next_line: str) -> str | None:
-    """The style of a heading line, or None for body text."""
+MAX_PLAIN_HEADING_WORDS = 8
+_MINOR_WORDS = frozenset(
+    ("a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "per", "the", "to")
+)
+_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+
+
+def _title_case(text: str) -> bool:
+    words = _WORD.findall(text)
+    major = [w for w in words if w.lower() not in _MINOR_WORDS]
+    return bool(major) and all(w[0].isupper() for w in major)
+
+
+def _heading_style(line: str, prev_blank: bool, next_line: str, after: str, before: str = "") -> str | None:
+    """The style of a heading line, or None for body text. ``after``: the first line of the next block
+    when ``line`` ends its own block, else ""; ``before``: the last line before it."""
     if not prev_blank or len(line) > _MAX_HEADING or line.endswith((".", ",", ";")):
         return None
     # Several lines of capitals in a row are a shouted paragraph, not a run of headings.
     if next_line and _is_upper(next_line) and not _UNDERLINE.match(next_line):
         return None
+    # A line standing alone as its block that reads as a heading ("1.1 Carry-over", "Sick Leave"), followed
+    # by text: how headings look in a policy saved as plain text from a word processor.
+    # "Rules for floating holidays:" before a list is the list's lead-in.
+    alone = (
+        not next_line
+        and bool(after)
+        and heading_like(line)
+        and not (line.endswith(":") and is_list_item(after))
+    )
     numbered = _NUMBERED.match(line)
     if numbered:
-        return f"num{numbered.group(1).count('.')}" if _is_upper(numbered.group(2)) else None
+        depth = numbered.group(1).count(".")
+        # "1. Submit the form" then "2. Sign it" are the steps of a list, not headings.
+        step = any(
+            (m := _NUMBERED.match(other)) is not None and m.group(1).count(".") == depth
+            for other in (before, after)
+        )
+        return f"num{depth}" if _is_upper(numbered.group(2)) or (alone and not step) else None
     if _is_upper(line) and not is_list_item(line):
         return "upper"
+    if not alone or is_list_item(line) or not line[0].isupper() or _title_case(after):
+        return None
+    if _title_case(line):
+        return "titled"
+    # In sentence case, only a short line before a paragraph of text ("Working from elsewhere").
+    if len(line.split()) <= MAX_PLAIN_HEADING_WORDS and (after.endswith(".") or len(after.split()) >= 8):
+        return "plain"
     return None
 
 
@@ -134,11 +173,22 @@ def _is_underlined(line: str, underline: str) -> bool:
     )
 
 
+def _next_block(lines: list[str | _Table], i: int) -> str:
+    """The first line of the block after the one line ``i`` ends ("" at the end or before a table)."""
+    for line in lines[i + 1 :]:
+        if isinstance(line, _Table):
+            return ""
+        if line:
+            return line
+    return ""
+
+
 def _events(lines: list[str | _Table]) -> list[_Heading | _Table | str | None]:
     """Classify lines: a _Heading, a _Table, a body line (str) or a paragraph break (None)."""
     events: list[_Heading | _Table | str | None] = []
     i = 0
     prev_blank = True
+    before = ""  # the last non-empty line
     while i < len(lines):
         line = lines[i]
         if isinstance(line, _Table):
@@ -158,11 +208,12 @@ def _events(lines: list[str | _Table]) -> list[_Heading | _Table | str | None]:
         elif underline and prev_blank and _is_underlined(line, nxt):
             events.append(_Heading(f"under{nxt[0]}", line))
             i += 1
-        elif style := _heading_style(line, prev_blank, nxt):
+        elif style := _heading_style(line, prev_blank, nxt, _next_block(lines, i) if not nxt else "", before):
             events.append(_Heading(style, line))
         else:
             events.append(line)
         prev_blank = isinstance(events[-1], _Heading) or events[-1] is None
+        before = line
         i += 1
     return events
 
