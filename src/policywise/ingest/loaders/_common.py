@@ -143,18 +143,13 @@ _FINITE = re.compile(
 )
 
 
-# "Table 1. PTO accrual by years of service" captions its table and stays with it as text.
-_CAPTION = re.compile(r"^(?i:table|figure|fig\.|chart|exhibit)\s+(?:\d[\d.]*|[A-Z])(?![\w])")
-
-
 def heading_like(text: str) -> bool:
     """Whether a paragraph set in bold throughout reads as a heading: short, not a sentence or a rule, not a
-    "label: value" line, not a lead-in ("Before you book leave, check the following:"), not a caption."""
+    "label: value" line, not a lead-in ("Before you book leave, check the following:"). A table's caption in
+    bold ("Table 1. Premium rates") heads its table, as the PDF loader has always read it."""
     text = clean_line(text)
     words = text.split()
     if not words or len(words) > MAX_BOLD_HEADING_WORDS or _SENTENCE_END.search(text.rstrip(":")):
-        return False
-    if _CAPTION.match(text):
         return False
     if text.endswith(":") and len(words) > 4:
         return False

@@ -39,8 +39,10 @@ from policywise.ingest.loaders._common import (
     SectionBuilder,
     clean_line,
     dash_bullet,
+    heading_like,
     is_list_item,
     join_wrapped,
+    numbering_depth,
 )
 
 logger = logging.getLogger(__name__)
@@ -280,12 +282,15 @@ def _assign_levels(pages: list[list[_Line]]) -> _Layout:
             return False
         if line.size >= body * _LARGER:
             return len(line.text) <= 200
-        return line.bold and line.size >= body * 0.9 and len(line.text) <= 80 and line.text[-1] not in ".,;:"
+        # At body size, bold alone does not make a heading of a rule set in bold ("Managers must approve…").
+        bold = line.bold and line.size >= body * 0.9
+        return bold and line.text[-1] not in ".,;:" and heading_like(line.text)
 
     headings = [line for line in _all(pages) if is_heading(line)]
     sizes_desc = sorted({line.size for line in headings}, reverse=True)
     for line in headings:
-        line.level = sizes_desc.index(line.size) + 1
+        # One size for every heading leaves their numbering to tell "3.1" is under "3.".
+        line.level = sizes_desc.index(line.size) + max(1, numbering_depth(line.text))
 
     gaps: Counter[float] = Counter()
     for lines in pages:
