@@ -156,6 +156,11 @@ def heading_like(text: str) -> bool:
     return not _FINITE.search(text)
 
 
+def as_heading(text: str) -> str:
+    """A line read as a heading, without the colon some put after one ("Carry-over:")."""
+    return clean_line(text).rstrip(":").rstrip()
+
+
 _NUMBERING = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s+\S")
 
 

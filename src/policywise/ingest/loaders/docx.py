@@ -30,6 +30,7 @@ from policywise.ingest.loaders._common import (
     LoadError,
     Parsed,
     SectionBuilder,
+    as_heading,
     clean_line,
     heading_like,
     numbering_depth,
@@ -37,13 +38,6 @@ from policywise.ingest.loaders._common import (
 
 _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
 _LIST_STYLE = re.compile(r"^list\b", re.IGNORECASE)
-# A bold line longer than this, or ending like a sentence or a clause, is emphasis rather than a heading.
-MAX_BOLD_HEADING_WORDS = 12
-_SENTENCE_END = re.compile(r"[.;,!?]\s*$|:\s*\S")
-# ...or states a rule ("All staff must complete training within 30 days", in bold for emphasis).
-_FINITE = re.compile(
-    r"\b(?:must|may|should|shall|will|would|can|cannot|is|are|was|were|has|have|do|does)\b", re.I
-)
 
 
 def _open(data: bytes) -> DocxDocument:
@@ -182,7 +176,7 @@ def load(data: bytes, path: Path) -> Parsed:
                 if i == first and opening_title
                 else ("heading", deepest + 1 + ranks[bold[i]] + max(0, numbering_depth(text) - 1))
             )
-            text = clean_line(text).rstrip(":")
+            text = as_heading(text)
         if kind == "list":
             items.append("- " + clean_line(text))
             continue

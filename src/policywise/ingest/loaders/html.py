@@ -21,6 +21,7 @@ from bs4.element import PreformattedString
 from policywise.ingest.loaders._common import (
     Parsed,
     SectionBuilder,
+    as_heading,
     clean_line,
     decode_text,
     heading_like,
@@ -167,7 +168,7 @@ def _bold_heading(tag: Tag) -> str | None:
     if not strings or not all(isinstance(s.parent, Tag) and _bold(s.parent, tag) for s in strings):
         return None
     text = clean_line(_flat(_text(tag)))
-    return text.rstrip(":").rstrip() if heading_like(text) else None
+    return as_heading(text) if heading_like(text) else None
 
 
 class _Walker:

@@ -19,6 +19,7 @@ from markdown_it.tree import SyntaxTreeNode
 from policywise.ingest.loaders._common import (
     Parsed,
     SectionBuilder,
+    as_heading,
     clean_line,
     decode_text,
     heading_like,
@@ -121,7 +122,7 @@ def _bold_heading(paragraph: SyntaxTreeNode) -> str | None:
     if not marked or any(p.type != "strong" for p in marked):
         return None
     text = clean_line(_inline(paragraph))
-    return text.rstrip(":").rstrip() if heading_like(text) else None
+    return as_heading(text) if heading_like(text) else None
 
 
 def _walk(node: SyntaxTreeNode, builder: SectionBuilder, pseudo_level: int, found: list[str]) -> None:
