@@ -826,3 +826,45 @@ def test_text_headings_as_a_word_processor_saves_them(tmp_path):
     steps = section(doc, *paths(doc)[4])
     assert steps == "1. Submit the form\n\n2. Sign it\n\n3. Send it to HR\n\nThat is all."
     assert_clean(doc)
+
+
+def test_pdf_in_one_type_takes_numbered_lines_spaced_apart_as_headings(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    # Paragraphs of a few lines each, as policies have: their line spacing is what a paragraph gap exceeds.
+    more = (
+        " It applies to every employee whatever their contract or location; People Operations reviews it"
+        " every year with the staff council, and publishes any change a month before it takes effect."
+    )
+
+    def para(text: str, gap: float = 3) -> None:
+        pdf.multi_cell(0, 5, text)
+        pdf.ln(gap)
+
+    para("Leave Policy")
+    para("This policy covers paid leave for all employees and explains how to request it." + more)
+    para("1. Annual Leave", 2)
+    para("Full-time staff receive 25 days a year; part-time staff a pro-rata amount of their hours." + more)
+    para("1.1 Carry-over", 2)
+    para("Up to 5 days carry over to the next year, and days above 5 are lost on 31 March." + more)
+    para("2. Requesting Leave", 2)
+    para("Ask in the HR portal at least two weeks ahead, then follow these steps:" + more)
+    para("1. Submit the form")
+    para("2. Sign it")
+    para("Your manager answers within three working days of your request in the portal." + more)
+    path = tmp_path / "plain.pdf"
+    pdf.output(str(path))
+
+    doc = load(path)
+    assert doc.title == "Leave Policy"
+    assert paths(doc) == [
+        ("Leave Policy",),
+        ("Leave Policy", "1. Annual Leave"),
+        ("Leave Policy", "1. Annual Leave", "1.1 Carry-over"),
+        ("Leave Policy", "2. Requesting Leave"),
+    ]
+    assert "1. Submit the form\n2. Sign it" in section(doc, "Leave Policy", "2. Requesting Leave")
+    assert_clean(doc)

@@ -1,17 +1,20 @@
 """PDF via pypdf: per-page text with headings recovered from font size and weight.
 
-Lines are rebuilt from ``extract_text(visitor_text=...)`` with their font size, weight and
-vertical position. The body size is the size most characters use; lines clearly larger than it
-are headings, ranked by size (largest = level 1), and short whole-bold lines at body size rank
-below them. Running headers and footers (lines at the top or bottom of at least half of the
-pages once digits are normalised, e.g. "Page 3 of 5") are removed. Wrapped lines are joined,
-words hyphenated across a line end re-joined, and a vertical gap larger than the usual line
-spacing starts a new paragraph. Bullet glyphs become "- ". Tables: text placed in columns (a gap
-of several character widths between pieces of one line) on two or more consecutive lines with the
-same number of columns becomes one row per line with " | " between cells, as the other loaders
-give tables, so the chunker labels each cell with its header. A page where the visitor yields
-nothing falls back to plain ``extract_text()``. Sections never span pages (``page`` is 1-based);
-the heading path carries over from one page to the next.
+Lines are rebuilt from ``extract_text(visitor_text=...)`` with their font size, weight and vertical
+position. The body size is the size most characters use; lines clearly larger than it are headings,
+ranked by size (largest = level 1), and short whole-bold lines at body size that read as headings
+(``_common.heading_like``) rank below them; headings of one size nest by their numbering ("3.1" under
+"3."). A PDF in one type, with no heading by size or weight, takes a numbered line that reads as a
+heading and is spaced apart as a paragraph of its own as one (not the steps of a numbered list), and its
+opening line, so spaced, as the title. Running headers and footers (lines at the top or bottom of at
+least half of the pages once digits are normalised, e.g. "Page 3 of 5") are removed. Wrapped lines are
+joined, words hyphenated across a line end re-joined, and a vertical gap larger than the usual line
+spacing starts a new paragraph. Bullet glyphs become "- ". Tables: text placed in columns (a gap of
+several character widths between pieces of one line) on two or more consecutive lines with the same
+number of columns becomes one row per line with " | " between cells, as the other loaders give tables,
+so the chunker labels each cell with its header. A page where the visitor yields nothing falls back to
+plain ``extract_text()``. Sections never span pages (``page`` is 1-based); the heading path carries over
+from one page to the next.
 
 Title: the first heading when it is a level-1 heading used at most twice, else the PDF
 metadata title (placeholders such as "(anonymous)" or "Untitled" ignored), else the first
@@ -299,7 +302,34 @@ def _assign_levels(pages: list[list[_Line]]) -> _Layout:
                 gap = round((prev.y - line.y) * 2) / 2
                 if 0 < gap < body * 3:
                     gaps[gap] += 1
-    return _Layout(body, _mode(gaps, body * 1.2), line_length)
+    layout = _Layout(body, _mode(gaps, body * 1.2), line_length)
+    if not headings:
+        _mark_standing_headings(pages, layout)
+    return layout
+
+
+def _mark_standing_headings(pages: list[list[_Line]], layout: _Layout) -> None:
+    """In a PDF set in one type, where neither size nor weight shows a heading: a line spaced apart as a
+    paragraph of its own that reads as a heading is one when numbered ("3.1 Carry-over", nesting by its
+    number, unless a neighbour is numbered alike, as a list's steps are), and so is the opening line."""
+    apart = layout.leading * _PARAGRAPH_GAP + 0.5
+    first = True
+    for lines in pages:
+        for i, line in enumerate(lines):
+            opening, first = first, False
+            if line.table or line.cells or line.y is None or not heading_like(line.text):
+                continue
+            before = lines[i - 1] if i > 0 else None
+            after = lines[i + 1] if i + 1 < len(lines) else None
+            if after is None or after.y is None or line.y - after.y <= apart:
+                continue
+            if before is not None and (before.y is None or before.y - line.y <= apart):
+                continue
+            depth = numbering_depth(line.text)
+            if opening and not depth:
+                line.level = 1
+            elif depth and all(n is None or numbering_depth(n.text) != depth for n in (before, after)):
+                line.level = 1 + depth
 
 
 def _attach(previous: _Line | None, line: _Line, paragraph: list[str], layout: _Layout) -> str:
