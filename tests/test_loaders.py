@@ -828,17 +828,18 @@ def test_text_headings_as_a_word_processor_saves_them(tmp_path):
     assert_clean(doc)
 
 
-def test_pdf_in_one_type_takes_numbered_lines_spaced_apart_as_headings(tmp_path):
+@pytest.mark.parametrize("lines_per_paragraph", ["two", "three"])
+def test_pdf_in_one_type_takes_numbered_lines_spaced_apart_as_headings(tmp_path, lines_per_paragraph):
     from fpdf import FPDF
 
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font("Helvetica", size=11)
-    # Paragraphs of a few lines each, as policies have: their line spacing is what a paragraph gap exceeds.
-    more = (
-        " It applies to every employee whatever their contract or location; People Operations reviews it"
-        " every year with the staff council, and publishes any change a month before it takes effect."
-    )
+    # The spacing of a paragraph's lines is what a paragraph gap exceeds; with paragraphs of two lines the
+    # gaps between paragraphs are as common as the lines' own.
+    more = " It applies to every employee whatever their contract or location; People Operations reviews it"
+    if lines_per_paragraph == "three":
+        more += " every year with the staff council, and publishes any change a month before it takes effect."
 
     def para(text: str, gap: float = 3) -> None:
         pdf.multi_cell(0, 5, text)

@@ -262,6 +262,15 @@ def _mode(values: Counter[float], default: float) -> float:
     return values.most_common(1)[0][0] if values else default
 
 
+def _leading(gaps: Counter[float], default: float) -> float:
+    """The usual spacing of a paragraph's lines: the smallest gap at least half as common as the most common
+    one. In a document of short paragraphs the gap between paragraphs can be the most common of all."""
+    if not gaps:
+        return default
+    most = max(gaps.values())
+    return min(gap for gap, count in gaps.items() if count * 2 >= most)
+
+
 def _all(pages: list[list[_Line]]) -> Iterator[_Line]:
     return (line for lines in pages for line in lines)
 
@@ -302,7 +311,7 @@ def _assign_levels(pages: list[list[_Line]]) -> _Layout:
                 gap = round((prev.y - line.y) * 2) / 2
                 if 0 < gap < body * 3:
                     gaps[gap] += 1
-    layout = _Layout(body, _mode(gaps, body * 1.2), line_length)
+    layout = _Layout(body, _leading(gaps, body * 1.2), line_length)
     if not headings:
         _mark_standing_headings(pages, layout)
     return layout
