@@ -137,7 +137,9 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
 # A line in bold that is longer than this, ends like a sentence or a clause, or states a rule ("All staff
 # must complete training within 30 days") is emphasis rather than a heading formatted by hand.
 MAX_BOLD_HEADING_WORDS = 12
-_SENTENCE_END = re.compile(r"[.;,!?]\s*$|:\s*\S")
+# A colon then lower case or a figure is a "label: value" line ("Version: 2.0", "Note: ask first"); a
+# colon then a capital is a heading's subtitle ("Part A: Disciplinary Procedure").
+_SENTENCE_END = re.compile(r"[.;,!?]\s*$|:\s*[^\sA-Z]")
 _FINITE = re.compile(
     r"\b(?:must|may|should|shall|will|would|can|cannot|is|are|was|were|has|have|do|does)\b", re.IGNORECASE
 )
