@@ -363,6 +363,16 @@ def test_page_suggests_the_configured_questions(web_settings) -> None:
     assert "Try one of these" not in bare.get_data(as_text=True)
 
 
+def test_suggestions_the_policies_do_not_cover_are_not_shown(web_settings) -> None:
+    covered, uncovered = "Can I carry over unused PTO?", "What will the weather be in Paris tomorrow?"
+    app = create_app(replace(web_settings, example_questions=f"{covered}|{uncovered}"))
+    page = app.test_client()
+    assert uncovered in page.get("/").get_data(as_text=True)  # as configured until the model is loaded
+    app.extensions["policywise"].assistant.warm_up()
+    html = page.get("/").get_data(as_text=True)
+    assert f">{covered}</button>" in html and uncovered not in html
+
+
 def test_every_suggested_question_gets_a_cited_answer(client, web_settings) -> None:
     # The page's first impression: each default suggestion must be answered from the bundled policies.
     assert web_settings.examples

@@ -54,6 +54,7 @@ class Services:
         self.reindex_lock = threading.Lock()
         # (built at, component states, JSON body, HTTP status) of the last /health (web/health.py)
         self.health_body: tuple[float, tuple, bytes, int] | None = None
+        self._suggestions: tuple[object, tuple[str, ...]] | None = None  # (index generation, questions)
 
     def warm_up_async(self) -> None:
         """Load model and index in the background; /health answers meanwhile and says not_loaded."""
@@ -69,6 +70,23 @@ class Services:
 
         self._warm_thread = threading.Thread(target=run, name="policywise-warm-up", daemon=True)
         self._warm_thread.start()
+
+    def suggestions(self) -> tuple[str, ...]:
+        """The configured example questions that the policies being served cover.
+
+        A suggestion they do not cover would greet a reader with a refusal: the defaults are about the bundled
+        policies, and a deployment on its own may not set EXAMPLE_QUESTIONS. Each is searched once (~5 ms)
+        when the model is loaded, again for a new index generation; until then they are shown as configured.
+        """
+        examples = self.settings.examples
+        if not examples or not self.assistant.components()["model_loaded"]:
+            return examples
+        retriever = self.assistant.retriever
+        cached = self._suggestions
+        if cached is None or cached[0] != retriever.index.generation:
+            cached = (retriever.index.generation, tuple(q for q in examples if retriever.search(q).hits))
+            self._suggestions = cached
+        return cached[1]
 
     def memory_state(self) -> str:
         return self.memory.check(max_age_s=MEMORY_READING_MAX_AGE_S)

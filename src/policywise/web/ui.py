@@ -16,5 +16,5 @@ def index() -> Response:
         if llm
         else "Offline mode: answers quote the policies"
     )
-    page = render_template("index.html", mode=mode, examples=svc.settings.examples)
+    page = render_template("index.html", mode=mode, examples=svc.suggestions())
     return Response(page, mimetype="text/html")

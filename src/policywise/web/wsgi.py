@@ -24,5 +24,8 @@ if settings.warm_up:
             # Import Chroma's modules here (~0.7 s) so a recycled worker only has to open its client.
             import chromadb  # noqa: F401
         assistant.warm_up(vectors=False)
+        if assistant.retriever.index.dense_backend != "chroma":
+            # Searched once here for every worker; a search through Chroma would start its threads here.
+            app.extensions["policywise"].suggestions()
     except Exception as exc:  # the service still starts; /health reports what is missing
         logger.warning("preload failed: %s", exc)
