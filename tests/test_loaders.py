@@ -872,3 +872,25 @@ def test_pdf_in_one_type_takes_numbered_lines_spaced_apart_as_headings(tmp_path,
     ]
     assert "1. Submit the form\n2. Sign it" in section(doc, "Leave Policy", "2. Requesting Leave")
     assert_clean(doc)
+
+
+def test_html_page_laid_out_in_a_table_keeps_its_headings(tmp_path):
+    path = tmp_path / "travel.html"
+    path.write_text(
+        "<html><head><title>Travel | Intranet</title></head><body><table><tr>"
+        '<td><a href="/">Home</a><br><a href="/hr">HR</a></td><td>'
+        "<h1>Travel Policy</h1><p>How to book business travel.</p>"
+        "<h2>Hotels</h2><p>The nightly cap is $250, or $350 in New York.</p>"
+        "<h2>Meals</h2><p>Meals are reimbursed up to $75 a day.</p>"
+        # A data table, even with a paragraph in a cell, stays rows of cells.
+        "<table><tr><th>City</th><th>Cap</th></tr><tr><td><p>New York</p></td><td>$350</td></tr></table>"
+        "</td></tr></table></body></html>"
+    )
+    doc = load(path)
+    assert doc.title == "Travel Policy"
+    assert paths(doc) == [("Travel Policy",), ("Travel Policy", "Hotels"), ("Travel Policy", "Meals")]
+    assert section(doc, "Travel Policy", "Meals") == (
+        "Meals are reimbursed up to $75 a day.\n\nCity | Cap\nNew York | $350"
+    )
+    assert "Home" not in " ".join(s.text for s in doc.sections)  # the navigation column
+    assert_clean(doc)

@@ -5,7 +5,9 @@ Scripts, styles, forms, navigation, asides, hidden elements and page-level heade
 only that is read. h1-h6 set the heading path; so does a p or div in bold throughout that reads as a
 heading (<strong>, <b>, or font-weight as word processors export it; ``_common.heading_like``), one level
 below the page's deepest heading. p, li, table rows, pre, blockquote and dt/dd
-become paragraphs in document order, each block once; loose text inside divs is kept.
+become paragraphs in document order, each block once; loose text inside divs is kept. A table that
+lays out the page (a cell holding headings, paragraphs, lists or a table; role="presentation") is read
+cell by cell as containers, without a cell of links only (its navigation column).
 Title: the first <h1> of the content, else <title> (without a " | Site name" suffix), else the first
 paragraph in bold that reads as a heading.
 """
@@ -134,6 +136,33 @@ def _start(tag: Tag) -> int:
         return 1
 
 
+_LAYOUT_CONTENT = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "table", "blockquote", "pre")
+
+
+def _is_layout(table: Tag) -> bool:
+    """Whether a table lays out a page rather than holding data: a cell of its own holds headings,
+    paragraphs, lists or another table (old intranet pages and e-mails put the whole page in one)."""
+    if str(table.get("role", "")).lower() in ("presentation", "none"):
+        return True
+    for row in table.find_all("tr"):
+        if row.find_parent("table") is not table:
+            continue
+        for cell in row.find_all(["td", "th"], recursive=False):
+            blocks = cell.find_all(_LAYOUT_CONTENT)
+            if any(b.name != "p" for b in blocks) or len(blocks) > 1:
+                return True
+    return False
+
+
+_WORDS_ONLY = re.compile(r"\W+")
+
+
+def _only_links(cell: Tag) -> bool:
+    """A cell whose text is all links: a layout table's navigation column."""
+    text = _WORDS_ONLY.sub("", cell.get_text())
+    return bool(text) and text == _WORDS_ONLY.sub("", "".join(a.get_text() for a in cell.find_all("a")))
+
+
 def _table_lines(table: Tag) -> list[str]:
     lines = []
     if table.caption:
@@ -205,6 +234,12 @@ class _Walker:
                     self.first_h1 = heading
             elif name in ("ul", "ol", "menu"):
                 self.block("\n".join(_list_lines(child, name == "ol", [_start(child)])))
+            elif name == "table" and _is_layout(child):
+                for cell in child.find_all(["td", "th"]):
+                    if cell.find_parent("table") is child and not _only_links(cell):
+                        self.flush()
+                        self.walk(cell)
+                        self.flush()
             elif name == "table":
                 self.block("\n".join(_table_lines(child)))
             elif name == "pre":
