@@ -882,15 +882,16 @@ def test_html_page_laid_out_in_a_table_keeps_its_headings(tmp_path):
         "<h1>Travel Policy</h1><p>How to book business travel.</p>"
         "<h2>Hotels</h2><p>The nightly cap is $250, or $350 in New York.</p>"
         "<h2>Meals</h2><p>Meals are reimbursed up to $75 a day.</p>"
-        # A data table, even with a paragraph in a cell, stays rows of cells.
-        "<table><tr><th>City</th><th>Cap</th></tr><tr><td><p>New York</p></td><td>$350</td></tr></table>"
+        # A data table, even with paragraphs in a cell, stays rows of cells.
+        "<table><tr><th>City</th><th>Cap</th></tr>"
+        "<tr><td><p>New York</p></td><td><p>$350</p><p>Approval above it</p></td></tr></table>"
         "</td></tr></table></body></html>"
     )
     doc = load(path)
     assert doc.title == "Travel Policy"
     assert paths(doc) == [("Travel Policy",), ("Travel Policy", "Hotels"), ("Travel Policy", "Meals")]
     assert section(doc, "Travel Policy", "Meals") == (
-        "Meals are reimbursed up to $75 a day.\n\nCity | Cap\nNew York | $350"
+        "Meals are reimbursed up to $75 a day.\n\nCity | Cap\nNew York | $350 Approval above it"
     )
     assert "Home" not in " ".join(s.text for s in doc.sections)  # the navigation column
     assert_clean(doc)

@@ -6,8 +6,9 @@ only that is read. h1-h6 set the heading path; so does a p or div in bold throug
 heading (<strong>, <b>, or font-weight as word processors export it; ``_common.heading_like``), one level
 below the page's deepest heading. p, li, table rows, pre, blockquote and dt/dd
 become paragraphs in document order, each block once; loose text inside divs is kept. A table that
-lays out the page (a cell holding headings, paragraphs, lists or a table; role="presentation") is read
-cell by cell as containers, without a cell of links only (its navigation column).
+lays out the page (a cell holding a heading or a table, a single row of cells holding several blocks, or
+role="presentation") is read cell by cell as containers, without a cell of links only (its navigation
+column).
 Title: the first <h1> of the content, else <title> (without a " | Site name" suffix), else the first
 paragraph in bold that reads as a heading.
 """
@@ -136,20 +137,22 @@ def _start(tag: Tag) -> int:
         return 1
 
 
-_LAYOUT_CONTENT = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "table", "blockquote", "pre")
+_LAYOUT_CONTENT = ("h1", "h2", "h3", "h4", "h5", "h6", "table")
+_CELL_BLOCKS = ("p", "ul", "ol", "blockquote", "pre", "div")
 
 
 def _is_layout(table: Tag) -> bool:
-    """Whether a table lays out a page rather than holding data: a cell of its own holds headings,
-    paragraphs, lists or another table (old intranet pages and e-mails put the whole page in one)."""
+    """Whether a table lays out a page rather than holding data (old intranet pages and e-mails put the whole
+    page in one): a cell of its own holds a heading or another table, or the table is one row whose cells
+    hold several blocks. A data table's cell may hold paragraphs or a list."""
     if str(table.get("role", "")).lower() in ("presentation", "none"):
         return True
-    for row in table.find_all("tr"):
-        if row.find_parent("table") is not table:
-            continue
+    rows = [row for row in table.find_all("tr") if row.find_parent("table") is table]
+    for row in rows:
         for cell in row.find_all(["td", "th"], recursive=False):
-            blocks = cell.find_all(_LAYOUT_CONTENT)
-            if any(b.name != "p" for b in blocks) or len(blocks) > 1:
+            if cell.find(_LAYOUT_CONTENT) is not None:
+                return True
+            if len(rows) == 1 and len(cell.find_all(_CELL_BLOCKS)) > 1:
                 return True
     return False
 
