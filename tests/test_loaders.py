@@ -895,3 +895,17 @@ def test_html_page_laid_out_in_a_table_keeps_its_headings(tmp_path):
     )
     assert "Home" not in " ".join(s.text for s in doc.sections)  # the navigation column
     assert_clean(doc)
+
+
+def test_markdown_html_table_keeps_its_rows(tmp_path):
+    path = tmp_path / "travel.md"
+    path.write_text(
+        "# Travel Policy\n\n## Hotels\n\n<table>\n<tr><th>City</th><th>Nightly cap</th></tr>\n"
+        "<tr><td>New York</td><td>$350</td></tr>\n<tr><td>Denver</td><td>$250</td></tr>\n</table>\n\n"
+        "Book through TripDesk.\n"
+    )
+    doc = load(path)
+    assert section(doc, "Travel Policy", "Hotels") == (
+        "City | Nightly cap\nNew York | $350\nDenver | $250\n\nBook through TripDesk."
+    )
+    assert_clean(doc)

@@ -266,6 +266,16 @@ def _page_title(soup: BeautifulSoup) -> str:
     return clean_line(title.split(" | ")[0])
 
 
+def walk_fragment(fragment: str, builder: SectionBuilder, pseudo_level: int = 1) -> None:
+    """HTML inside another document (a Markdown file's HTML block) into ``builder``: its headings, paragraphs
+    and tables as this loader reads a page (a table as rows of cells, not one line per cell)."""
+    soup = BeautifulSoup(fragment, "html.parser")
+    _strip_boilerplate(soup)
+    walker = _Walker(builder, pseudo_level)
+    walker.walk(soup)
+    walker.flush()
+
+
 def load(data: bytes, path: Path) -> Parsed:
     soup = BeautifulSoup(_decode(data), "html.parser")
     page_title = _page_title(soup)

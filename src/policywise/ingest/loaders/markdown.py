@@ -4,7 +4,8 @@ Title: the first H1, else the front-matter ``title``, else the first heading of 
 paragraph in bold that reads as a heading. A paragraph in bold throughout that reads as one ("**Annual
 Leave**"; ``_common.heading_like``) is a heading one level below the document's deepest.
 YAML front matter is skipped; inline markup is reduced to its text (links keep their text,
-images are dropped); embedded HTML keeps its text.
+images are dropped); an HTML block is read as the HTML loader reads a page (its tables as rows of
+cells), and HTML inside a list item or quote keeps its text.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from policywise.ingest.loaders._common import (
     heading_like,
     numbering_depth,
 )
+from policywise.ingest.loaders.html import walk_fragment
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 # A front-matter line: "key: value", a list item, an indented continuation or a comment.
@@ -142,7 +144,7 @@ def _walk(node: SyntaxTreeNode, builder: SectionBuilder, pseudo_level: int, foun
         elif kind in _CODE:
             builder.paragraph(child.content, keep_layout=True)
         elif kind == "html_block":
-            builder.paragraph(_html_text(child.content))
+            walk_fragment(child.content, builder, pseudo_level)
         elif kind == "blockquote":
             _walk(child, builder, pseudo_level, found)
 
