@@ -909,3 +909,28 @@ def test_markdown_html_table_keeps_its_rows(tmp_path):
         "City | Nightly cap\nNew York | $350\nDenver | $250\n\nBook through TripDesk."
     )
     assert_clean(doc)
+
+
+def test_docx_policy_laid_out_in_a_table_keeps_its_headings(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Travel Policy", level=0)
+    info = document.add_table(rows=2, cols=2)  # a data table: owner and date
+    for row, cells in zip(info.rows, [("Owner", "Finance"), ("Effective", "1 January 2026")], strict=True):
+        for cell, value in zip(row.cells, cells, strict=True):
+            cell.text = value
+    frame = document.add_table(rows=1, cols=1).rows[0].cells[0]  # the policy itself, in one cell
+    frame.paragraphs[0].text = "Hotels"
+    frame.paragraphs[0].style = document.styles["Heading 1"]
+    frame.add_paragraph("The nightly cap is $250, or $350 in New York.")
+    frame.add_paragraph("Meals", style="Heading 1")
+    frame.add_paragraph("Meals are reimbursed up to $75 a day.")
+    path = tmp_path / "travel.docx"
+    document.save(str(path))
+
+    doc = load(path)
+    assert paths(doc) == [("Travel Policy",), ("Travel Policy", "Hotels"), ("Travel Policy", "Meals")]
+    assert section(doc, "Travel Policy") == "Owner | Finance\nEffective | 1 January 2026"
+    assert section(doc, "Travel Policy", "Meals") == "Meals are reimbursed up to $75 a day."
+    assert_clean(doc)

@@ -7,7 +7,9 @@ short paragraph that is bold throughout and does not end like a sentence ("Annua
 "3.2 Carry-over") is a heading too, the larger the type the higher the level, below any styled
 heading of the document. List paragraphs (a list style or Word
 numbering) become "- " lines, consecutive items forming one paragraph; tables become one
-paragraph of " | " rows. Page headers/footers, comments and text boxes are not read.
+paragraph of " | " rows, except a table that lays out the page (a cell holding a heading or a table, or a
+single row of cells with several paragraphs), whose cells are read as the body is. Page headers/footers,
+comments and text boxes are not read.
 Title: the "Title" paragraph, else the first Heading 1, else the core-properties title, else
 the first heading.
 """
@@ -50,16 +52,37 @@ def _open(data: bytes) -> DocxDocument:
 
 
 def _blocks(parent: DocxDocument, element: object) -> Iterator[Paragraph | Table]:
-    """Body paragraphs and tables in order, looking inside content controls (w:sdt)."""
+    """Body paragraphs and tables in order, looking inside content controls (w:sdt) and inside the cells of
+    a table that lays out the page rather than holding data."""
     for child in element.iterchildren():  # type: ignore[attr-defined]
         if child.tag == qn("w:p"):
             yield Paragraph(child, parent)
+        elif child.tag == qn("w:tbl") and _is_layout(child, parent):
+            for cell in child.iter(qn("w:tc")):
+                if next(cell.iterancestors(qn("w:tbl"))) is child:
+                    yield from _blocks(parent, cell)
         elif child.tag == qn("w:tbl"):
             yield Table(child, parent)
         elif child.tag == qn("w:sdt"):
             content = child.find(qn("w:sdtContent"))
             if content is not None:
                 yield from _blocks(parent, content)
+
+
+def _is_layout(table: object, parent: DocxDocument) -> bool:
+    """Whether a table lays out the page (some templates put the whole policy in one): a cell of its own holds
+    a heading or another table, or the table is one row whose cells hold several paragraphs."""
+    rows = [row for row in table.iterchildren(qn("w:tr"))]  # type: ignore[attr-defined]
+    for row in rows:
+        for cell in row.iterchildren(qn("w:tc")):
+            if cell.find(qn("w:tbl")) is not None:
+                return True
+            paragraphs = [Paragraph(p, parent) for p in cell.iterchildren(qn("w:p"))]
+            if any(_style_kind(p)[0] in ("title", "heading") for p in paragraphs):
+                return True
+            if len(rows) == 1 and sum(1 for p in paragraphs if p.text.strip()) > 1:
+                return True
+    return False
 
 
 def _style_kind(paragraph: Paragraph) -> tuple[str, int]:
