@@ -769,6 +769,7 @@ def test_markdown_and_html_headings_formatted_in_bold(tmp_path):
         "Full-time staff receive 25 days a year.\n\n**Unused days above 5 are lost.**\n\n"
         "**Q: Can I carry leave over?**\n\nYes, up to 5 days.\n\n**Note:** ask your manager first.\n\n"
         "**Carry-over:**\n\nUp to 5 days carry over.\n\n**Part B: Requests**\n\nAsk early.\n\n"
+        "**Who is eligible**\n\nAll staff.\n\n"
         "**Table 1. Days by service**\n\n"
         "| Service | Days |\n|---|---|\n| 0-2 years | 25 |\n"
     )
@@ -792,6 +793,8 @@ def test_markdown_and_html_headings_formatted_in_bold(tmp_path):
     assert "Q: Can I carry leave over?" in section(load(md), "Leave Policy", "Annual Leave")
     # A colon before a capital is a heading's subtitle, not a "label: value" line.
     assert section(load(md), "Leave Policy", "Part B: Requests") == "Ask early."
+    # A verb does not make a sentence of "Who is eligible" or "What Is Covered".
+    assert section(load(md), "Leave Policy", "Who is eligible") == "All staff."
     # Numbered headings nest by their numbers: nothing else says "3.1" belongs to "3.".
     numbered = tmp_path / "hours.md"
     numbered.write_text("# Hours\n\n**3. Working time**\n\n40 hours.\n\n**3.1 Overtime**\n\nPaid at 1.5x.\n")

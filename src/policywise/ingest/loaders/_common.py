@@ -155,7 +155,22 @@ def heading_like(text: str) -> bool:
         return False
     if text.endswith(":") and len(words) > 4:
         return False
-    return not _FINITE.search(text)
+    # "Who is eligible", "If a Password Is Compromised", "What Is Reimbursable" are headings all the same.
+    return not _FINITE.search(text) or bool(_CLAUSE_HEADING.match(text)) or title_case(text)
+
+
+_MINOR_WORDS = frozenset(
+    ("a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "per", "the", "to")
+)
+_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+_CLAUSE_HEADING = re.compile(r"^(?:\d[\d.]*\.?\s+)?(?:who|what|when|where|why|how|which|whether|if)\b", re.I)
+
+
+def title_case(text: str) -> bool:
+    """Whether every word but the minor ones ("of", "the"…) starts with a capital."""
+    words = _WORD.findall(text)
+    major = [w for w in words if w.lower() not in _MINOR_WORDS]
+    return bool(major) and all(w[0].isupper() for w in major)
 
 
 def as_heading(text: str) -> str:

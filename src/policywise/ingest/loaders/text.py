@@ -31,6 +31,7 @@ from policywise.ingest.loaders._common import (
     heading_like,
     is_list_item,
     join_wrapped,
+    title_case,
 )
 
 _UNDERLINE = re.compile(r"^(=+|-+|~+)$")
@@ -118,16 +119,6 @@ def _is_upper(text: str) -> bool:
 
 
 MAX_PLAIN_HEADING_WORDS = 8
-_MINOR_WORDS = frozenset(
-    ("a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "per", "the", "to")
-)
-_WORD = re.compile(r"[A-Za-z][\w'’-]*")
-
-
-def _title_case(text: str) -> bool:
-    words = _WORD.findall(text)
-    major = [w for w in words if w.lower() not in _MINOR_WORDS]
-    return bool(major) and all(w[0].isupper() for w in major)
 
 
 def _heading_style(line: str, prev_blank: bool, next_line: str, after: str, before: str = "") -> str | None:
@@ -158,9 +149,9 @@ def _heading_style(line: str, prev_blank: bool, next_line: str, after: str, befo
         return f"num{depth}" if _is_upper(numbered.group(2)) or (alone and not step) else None
     if _is_upper(line) and not is_list_item(line):
         return "upper"
-    if not alone or is_list_item(line) or not line[0].isupper() or _title_case(after):
+    if not alone or is_list_item(line) or not line[0].isupper() or title_case(after):
         return None
-    if _title_case(line):
+    if title_case(line):
         return "titled"
     # In sentence case, only a short line before a paragraph of text ("Working from elsewhere").
     if len(line.split()) <= MAX_PLAIN_HEADING_WORDS and (after.endswith(".") or len(after.split()) >= 8):
