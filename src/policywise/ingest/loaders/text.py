@@ -1,18 +1,17 @@
 """Plain text: headings recognised from layout, paragraphs split on blank lines.
 
-Title: the first non-empty line. When that line stands alone (or is underlined / in capitals)
-it is the level-1 heading; otherwise it stays in the text too. Later headings are lines
-underlined with ===/---/~~~, short UPPERCASE lines standing at the start of a block, numbered
-UPPERCASE lines ("3. LEAVE REQUESTS"), and a line that is a block of its own, reads as a heading
-(``_common.heading_like``) and is followed by text: numbered ("3.1 Carry-over"; not when the block
-before or after is numbered alike, as a list's steps are), in Title Case ("Sick Leave"), or short and in
-sentence case before a paragraph ("Working from elsewhere"); a line ending in ":" before a list is the
-list's lead-in. Levels follow the
+Title: the first non-empty line. When that line stands alone (or is underlined / in capitals) it is the
+level-1 heading; otherwise it stays in the text too. Later headings are lines underlined with
+===/---/~~~, short UPPERCASE lines standing at the start of a block, numbered UPPERCASE lines ("3. LEAVE
+REQUESTS"), and a line that is a block of its own, reads as a heading (``_common.heading_like``) and is
+followed by text: numbered ("3.1 Carry-over"; not when the block before or after is numbered alike, as a
+list's steps are), in Title Case ("Sick Leave"), or short and in sentence case before a paragraph
+("Working from elsewhere"); a line ending in ":" before a list is the list's lead-in. Levels follow the
 order in which heading styles first appear (as reStructuredText does), below the title; numbered
 headings are sections at level 2 and nest by depth ("3.1" under "3."). Wrapped lines are joined, except
-after a line much shorter than usual (a deliberate break); list items keep their own lines.
-Tables drawn with ASCII rules ("+-----+-----+" and "| cell | cell |") become one row per line with
-" | " between cells, as the other loaders give them, so the chunker labels each cell with its header.
+after a line much shorter than usual (a deliberate break); list items keep their own lines. Tables drawn
+with ASCII rules ("+-----+-----+" and "| cell | cell |") become one row per line with " | " between
+cells, as the other loaders give them, so the chunker labels each cell with its header.
 """
 
 from __future__ import annotations
