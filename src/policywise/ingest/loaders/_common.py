@@ -173,9 +173,10 @@ def title_case(text: str) -> bool:
     return bool(major) and all(w[0].isupper() for w in major)
 
 
-def as_heading(text: str) -> str:
-    """A line read as a heading, without the colon some put after one ("Carry-over:")."""
-    return clean_line(text).rstrip(":").rstrip()
+def heading_text(text: str) -> str | None:
+    """A line formatted by hand as a heading, without the colon some put after one ("Carry-over:"); None
+    when it does not read as a heading (``heading_like``)."""
+    return clean_line(text).rstrip(":").rstrip() if heading_like(text) else None
 
 
 _NUMBERING = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s+\S")
@@ -186,6 +187,12 @@ def numbering_depth(heading: str) -> int:
     0 when unnumbered. Headings formatted by hand carry their nesting nowhere else."""
     match = _NUMBERING.match(clean_line(heading))
     return match.group(1).count(".") + 1 if match else 0
+
+
+def nested_level(level: int, heading: str) -> int:
+    """``level`` for a heading formatted by hand, deeper by its numbering's further parts ("3.1" one deeper
+    than "3.")."""
+    return level + max(0, numbering_depth(heading) - 1)
 
 
 class SectionBuilder:

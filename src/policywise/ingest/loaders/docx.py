@@ -32,10 +32,9 @@ from policywise.ingest.loaders._common import (
     LoadError,
     Parsed,
     SectionBuilder,
-    as_heading,
     clean_line,
-    heading_like,
-    numbering_depth,
+    heading_text,
+    nested_level,
 )
 
 _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
@@ -58,8 +57,8 @@ def _blocks(parent: DocxDocument, element: object) -> Iterator[Paragraph | Table
         if child.tag == qn("w:p"):
             yield Paragraph(child, parent)
         elif child.tag == qn("w:tbl") and _is_layout(child, parent):
-            for cell in child.iter(qn("w:tc")):
-                if next(cell.iterancestors(qn("w:tbl"))) is child:
+            for row in child.iterchildren(qn("w:tr")):
+                for cell in row.iterchildren(qn("w:tc")):
                     yield from _blocks(parent, cell)
         elif child.tag == qn("w:tbl"):
             yield Table(child, parent)
@@ -72,7 +71,7 @@ def _blocks(parent: DocxDocument, element: object) -> Iterator[Paragraph | Table
 def _is_layout(table: object, parent: DocxDocument) -> bool:
     """Whether a table lays out the page (some templates put the whole policy in one): a cell of its own holds
     a heading or another table, or the table is one row whose cells hold several paragraphs."""
-    rows = [row for row in table.iterchildren(qn("w:tr"))]  # type: ignore[attr-defined]
+    rows = list(table.iterchildren(qn("w:tr")))  # type: ignore[attr-defined]
     for row in rows:
         for cell in row.iterchildren(qn("w:tc")):
             if cell.find(qn("w:tbl")) is not None:
@@ -124,10 +123,11 @@ def _outline_level(paragraph: Paragraph) -> int | None:
     return None
 
 
-def _bold_heading_size(paragraph: Paragraph) -> float | None:
-    """The type size (0 when unknown) of a short body paragraph that is bold throughout and does not end
-    like a sentence: a heading formatted by hand. None for anything else."""
-    if not heading_like(paragraph.text):
+def _bold_heading(paragraph: Paragraph) -> tuple[float, str] | None:
+    """The type size (0 when unknown) and text of a short body paragraph that is bold throughout and reads as
+    a heading: a heading formatted by hand. None for anything else."""
+    text = heading_text(paragraph.text)
+    if text is None:
         return None
     runs = [r for r in paragraph.runs if r.text.strip()]
     style_font = paragraph.style.font if paragraph.style is not None else None
@@ -135,7 +135,7 @@ def _bold_heading_size(paragraph: Paragraph) -> float | None:
     if not runs or not all(r.bold or (r.bold is None and style_bold) for r in runs):
         return None
     sizes = [r.font.size or (style_font.size if style_font is not None else None) for r in runs]
-    return max((float(size.pt) for size in sizes if size is not None), default=0.0)
+    return max((float(size.pt) for size in sizes if size is not None), default=0.0), text
 
 
 def _table_lines(table: Table) -> list[str]:
@@ -170,17 +170,19 @@ def load(data: bytes, path: Path) -> Parsed:
     # Hand-formatted headings sit below the deepest styled one, the largest type first.
     deepest = max((level for kind, level in kinds if kind == "heading"), default=0)
     bold = {
-        i: size
+        i: found
         for i, (block, (kind, _)) in enumerate(zip(blocks, kinds, strict=True))
-        if kind == "body" and (size := _bold_heading_size(block)) is not None  # type: ignore[arg-type]
+        if kind == "body" and (found := _bold_heading(block)) is not None  # type: ignore[arg-type]
     }
-    ranks = {size: rank for rank, size in enumerate(sorted(set(bold.values()), reverse=True))}
+    ranks = {
+        size: rank for rank, size in enumerate(sorted({size for size, _ in bold.values()}, reverse=True))
+    }
     first = next((i for i, b in enumerate(blocks) if isinstance(b, Table) or b.text.strip()), None)
     # A document's opening line in bold, in its largest bold type, is its title, above any styled heading
     # (one word, "CONFIDENTIAL", is a marking rather than a title).
     opening_title = (
         first in bold
-        and ranks[bold[first]] == 0
+        and ranks[bold[first][0]] == 0
         and len(blocks[first].text.split()) > 1  # type: ignore[union-attr]
         and not any(kind == "title" for kind, _ in kinds)
     )
@@ -194,12 +196,12 @@ def load(data: bytes, path: Path) -> Parsed:
             continue
         kind, level = kinds[i]
         if i in bold:
+            size, text = bold[i]
             kind, level = (
                 ("title", 0)
                 if i == first and opening_title
-                else ("heading", deepest + 1 + ranks[bold[i]] + max(0, numbering_depth(text) - 1))
+                else ("heading", nested_level(deepest + 1 + ranks[size], text))
             )
-            text = as_heading(text)
         if kind == "list":
             items.append("- " + clean_line(text))
             continue

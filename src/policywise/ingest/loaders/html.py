@@ -24,11 +24,10 @@ from bs4.element import PreformattedString
 from policywise.ingest.loaders._common import (
     Parsed,
     SectionBuilder,
-    as_heading,
     clean_line,
     decode_text,
-    heading_like,
-    numbering_depth,
+    heading_text,
+    nested_level,
 )
 
 _DROP = (
@@ -147,7 +146,7 @@ def _is_layout(table: Tag) -> bool:
     hold several blocks. A data table's cell may hold paragraphs or a list."""
     if str(table.get("role", "")).lower() in ("presentation", "none"):
         return True
-    rows = [row for row in table.find_all("tr") if row.find_parent("table") is table]
+    rows = _own_rows(table)
     for row in rows:
         for cell in row.find_all(["td", "th"], recursive=False):
             if cell.find(_LAYOUT_CONTENT) is not None:
@@ -166,13 +165,16 @@ def _only_links(cell: Tag) -> bool:
     return bool(text) and text == _WORDS_ONLY.sub("", "".join(a.get_text() for a in cell.find_all("a")))
 
 
+def _own_rows(table: Tag) -> list[Tag]:
+    # A nested table's rows belong to the cell that holds it.
+    return [row for row in table.find_all("tr") if row.find_parent("table") is table]
+
+
 def _table_lines(table: Tag) -> list[str]:
     lines = []
     if table.caption:
         lines.append(clean_line(_flat(_text(table.caption))))
-    for row in table.find_all("tr"):
-        if row.find_parent("table") is not table:
-            continue  # a nested table's rows belong to the cell that holds it
+    for row in _own_rows(table):
         cells = [clean_line(_flat(_text(cell))) for cell in row.find_all(["th", "td"], recursive=False)]
         if any(cells):
             lines.append(" | ".join(cells))
@@ -187,7 +189,7 @@ def _bold(node: Tag, stop: Tag) -> bool:
     """Whether ``node`` or an element between it and ``stop`` sets bold type (a tag or an inline style, as
     word processors export it)."""
     for tag in [node, *node.parents]:
-        if tag is stop or tag is None:
+        if tag is stop:
             return False
         if tag.name in _BOLD_TAGS or _BOLD_STYLE.search(str(tag.get("style", ""))):
             return True
@@ -199,8 +201,7 @@ def _bold_heading(tag: Tag) -> str | None:
     strings = [s for s in tag.find_all(string=True) if s.strip(" :\n\t\xa0")]
     if not strings or not all(isinstance(s.parent, Tag) and _bold(s.parent, tag) for s in strings):
         return None
-    text = clean_line(_flat(_text(tag)))
-    return as_heading(text) if heading_like(text) else None
+    return heading_text(_flat(_text(tag)))
 
 
 class _Walker:
@@ -238,18 +239,19 @@ class _Walker:
             elif name in ("ul", "ol", "menu"):
                 self.block("\n".join(_list_lines(child, name == "ol", [_start(child)])))
             elif name == "table" and _is_layout(child):
-                for cell in child.find_all(["td", "th"]):
-                    if cell.find_parent("table") is child and not _only_links(cell):
-                        self.flush()
-                        self.walk(cell)
-                        self.flush()
+                for row in _own_rows(child):
+                    for cell in row.find_all(["td", "th"], recursive=False):
+                        if not _only_links(cell):
+                            self.flush()
+                            self.walk(cell)
+                            self.flush()
             elif name == "table":
                 self.block("\n".join(_table_lines(child)))
             elif name == "pre":
                 self.block(child.get_text().replace(_BR, "\n"), keep_layout=True)
             elif name in ("p", "div") and not _has_block(child) and (bold := _bold_heading(child)):
                 self.flush()
-                self.builder.heading(self.pseudo_level + max(0, numbering_depth(bold) - 1), bold)
+                self.builder.heading(nested_level(self.pseudo_level, bold), bold)
                 self.first_bold = self.first_bold or bold
             elif name in _TEXT_BLOCKS and not _has_block(child):
                 self.block(_flat(_text(child)))

@@ -20,11 +20,10 @@ from markdown_it.tree import SyntaxTreeNode
 from policywise.ingest.loaders._common import (
     Parsed,
     SectionBuilder,
-    as_heading,
     clean_line,
     decode_text,
-    heading_like,
-    numbering_depth,
+    heading_text,
+    nested_level,
 )
 from policywise.ingest.loaders.html import walk_fragment
 
@@ -123,8 +122,7 @@ def _bold_heading(paragraph: SyntaxTreeNode) -> str | None:
     marked = [p for p in parts if not (p.type == "text" and not p.content.strip(" :"))]
     if not marked or any(p.type != "strong" for p in marked):
         return None
-    text = clean_line(_inline(paragraph))
-    return as_heading(text) if heading_like(text) else None
+    return heading_text(_inline(paragraph))
 
 
 def _walk(node: SyntaxTreeNode, builder: SectionBuilder, pseudo_level: int, found: list[str]) -> None:
@@ -133,7 +131,7 @@ def _walk(node: SyntaxTreeNode, builder: SectionBuilder, pseudo_level: int, foun
         if kind == "heading":
             builder.heading(int(child.tag[1:]), _inline(child))
         elif kind == "paragraph" and node.type == "root" and (bold := _bold_heading(child)):
-            builder.heading(pseudo_level + max(0, numbering_depth(bold) - 1), bold)
+            builder.heading(nested_level(pseudo_level, bold), bold)
             found.append(bold)
         elif kind == "paragraph":
             builder.paragraph(_inline(child))

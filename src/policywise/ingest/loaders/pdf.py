@@ -45,6 +45,7 @@ from policywise.ingest.loaders._common import (
     heading_like,
     is_list_item,
     join_wrapped,
+    nested_level,
     numbering_depth,
 )
 
@@ -302,7 +303,7 @@ def _assign_levels(pages: list[list[_Line]]) -> _Layout:
     sizes_desc = sorted({line.size for line in headings}, reverse=True)
     for line in headings:
         # One size for every heading leaves their numbering to tell "3.1" is under "3.".
-        line.level = sizes_desc.index(line.size) + max(1, numbering_depth(line.text))
+        line.level = nested_level(sizes_desc.index(line.size) + 1, line.text)
 
     gaps: Counter[float] = Counter()
     for lines in pages:
@@ -338,7 +339,7 @@ def _mark_standing_headings(pages: list[list[_Line]], layout: _Layout) -> None:
             if opening and not depth:
                 line.level = 1
             elif depth and all(n is None or numbering_depth(n.text) != depth for n in (before, after)):
-                line.level = 1 + depth
+                line.level = nested_level(2, line.text)
 
 
 def _attach(previous: _Line | None, line: _Line, paragraph: list[str], layout: _Layout) -> str:
