@@ -3,13 +3,14 @@
 The session is created on first use. Memory is kept low on purpose: the CPU memory arena and
 memory patterns are off (with them, onnxruntime keeps every buffer it ever grew, ~1 GB after a
 large batch), batches are small and sorted by length so padding stays short. By default the model
-runs with int8 weights (``quantize.py``): twice as fast, a quarter of the weight memory.
+runs with int8 weights (``quantize.py``): twice as fast, a quarter of the weight memory. With a model
+cache folder (the default), the session maps its weights from a file instead of holding them on the
+heap (``model_cache.py``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import threading
 from collections import OrderedDict
@@ -19,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from policywise.config import Settings
+from policywise.index.model_cache import mapped_model, portable_path, verified_source
 from policywise.index.quantize import PRECISIONS, quantize_in_child
-from policywise.models import ModelSpec, get_spec, load_tokenizer, sha256_file
+from policywise.models import ModelSpec, get_spec, load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -94,14 +96,13 @@ class Embedder:
             path = None
             if self.model_cache_dir is not None:
                 try:
-                    path = self._optimized_model()
+                    path = mapped_model(self.spec, self.precision, self.model_cache_dir)
                 except OSError as exc:
                     logger.warning("cannot cache the optimised model in %s (%s)", self.model_cache_dir, exc)
+                    # A read-only cache made on another CPU: its int8 copy still spares a conversion.
+                    portable = portable_path(self.spec, self.precision, self.model_cache_dir)
+                    path = portable if portable.is_file() else None
             if path is not None:
-                # The weights are used in place from the file's bytes instead of being copied out of
-                # the protobuf.
-                opts.add_session_config_entry("session.use_ort_model_bytes_directly", "1")
-                opts.add_session_config_entry("session.use_ort_model_bytes_for_initializers", "1")
                 open_session(path)
             elif self.precision == "fp32":
                 path = self.spec.model_path()
@@ -111,47 +112,9 @@ class Embedder:
                 # file can go once it is loaded.
                 with tempfile.TemporaryDirectory() as tmp:
                     path = Path(tmp) / f"{self.spec.name}-int8.onnx"
-                    quantize_in_child(self._verified_source(), path)
+                    quantize_in_child(verified_source(self.spec), path)
                     open_session(path)
             logger.info("loaded embedding model %s (%s) from %s", self.spec.name, self.precision, path)
-
-    def _verified_source(self) -> Path:
-        source = self.spec.model_path()
-        digest = sha256_file(source)
-        if digest != self.spec.sha256:
-            raise RuntimeError(f"{self.spec.name}: {source} has sha256 {digest}, expected {self.spec.sha256}")
-        return source
-
-    def _optimized_model(self) -> Path:
-        """The model (quantized if asked) optimised once and saved in ORT format in the cache folder."""
-        import onnxruntime as ort
-
-        assert self.model_cache_dir is not None
-        stem = f"{self.spec.name}-{self.spec.sha256[:12]}-{self.precision}-ort{ort.__version__}"
-        target = self.model_cache_dir / f"{stem}.ort"
-        if target.is_file():
-            return target
-        self.model_cache_dir.mkdir(parents=True, exist_ok=True)
-        source = self._verified_source()
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        quantized = target.with_suffix(f".int8-tmp{os.getpid()}.onnx")
-        try:
-            if self.precision == "int8":
-                quantize_in_child(source, quantized)
-                source = quantized
-            opts = ort.SessionOptions()
-            # EXTENDED, not ALL: ALL adds layout changes specific to this CPU, unsafe to save.
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-            opts.optimized_model_filepath = str(tmp)
-            opts.add_session_config_entry("session.save_model_format", "ORT")
-            opts.log_severity_level = 3
-            ort.InferenceSession(str(source), sess_options=opts, providers=["CPUExecutionProvider"])
-            tmp.replace(target)
-        finally:
-            quantized.unlink(missing_ok=True)
-            tmp.unlink(missing_ok=True)
-        logger.info("saved optimised %s (%s) to %s", self.spec.name, self.precision, target)
-        return target
 
     def in_vocabulary(self, word: str) -> bool:
         """Whether the model's WordPiece vocabulary has ``word`` as one whole token."""
