@@ -74,7 +74,9 @@ def test_another_cpu_gets_its_own_mapped_copy_without_converting_the_model_again
 
     other = Embedder.from_settings(replace(settings, model_cache_dir=tmp_path))
     assert np.allclose(other.embed(TEXTS), cached.embed(TEXTS), atol=1e-5)
-    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [_other_cpus_copy(cached)]
+    copy = model_cache.mapped_folder_name(cached.spec, "int8")
+    assert copy.endswith("-cpu0therc0re000")
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [copy]
     assert (tmp_path / portable.name).stat().st_mtime_ns == converted_at
 
 
@@ -85,17 +87,10 @@ def test_a_cache_that_cannot_take_a_copy_for_this_cpu_still_serves_its_int8_mode
     shutil.copy2(portable, tmp_path / portable.name)
     monkeypatch.setattr(model_cache, "cpu_key", lambda: "0therc0re000")
     # Something else already holds the copy's name, so it cannot be written.
-    blocker = tmp_path / _other_cpus_copy(cached)
+    blocker = tmp_path / model_cache.mapped_folder_name(cached.spec, "int8")
     blocker.write_text("not a folder")
 
     other = Embedder.from_settings(replace(settings, model_cache_dir=tmp_path))
     assert np.allclose(other.embed(TEXTS), cached.embed(TEXTS), atol=1e-5)
     assert blocker.read_text() == "not a folder"
     assert not list(tmp_path.glob("*.tmp*"))  # no half-built copy left behind
-
-
-def _other_cpus_copy(embedder: Embedder) -> str:
-    import onnxruntime
-
-    spec = embedder.spec
-    return f"{spec.name}-{spec.sha256[:12]}-int8-ort{onnxruntime.__version__}-cpu0therc0re000"

@@ -262,6 +262,15 @@ class ExtractiveComposer:
             )
             if rule is not None and rule.score >= best.score - SECONDARY_MARGIN:
                 best = rule
+        action = asked_action(question)
+        if action is not None and not states_rule_for(best.text, action):
+            # "Can I carry over...?": where the passage that answers best says whether one may, that
+            # sentence leads and its consequences follow ("unused on March 31 are forfeited" reads closer
+            # to the question than "You may carry over up to 5 days", by margins a model's rounding moves).
+            passage = [c for c in ranked if c.hit.chunk_id == best.hit.chunk_id]
+            rule = next((c for c in passage if states_rule_for(c.text, action)), None)
+            if rule is not None and rule.score >= best.score - MAX_DROP:
+                best = rule
         chosen: list[Candidate] = [best]
         covered = set(best.terms)
         # What the leading document itself says well enough to be chosen: another policy restating one of

@@ -28,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from policywise.index.quantize import quantize_in_child
+from policywise.index.quantize import RECIPE, quantize_in_child
 from policywise.models import ModelSpec, sha256_file
 
 logger = logging.getLogger(__name__)
@@ -62,15 +62,20 @@ def verified_source(spec: ModelSpec) -> Path:
     return source
 
 
+def mapped_folder_name(spec: ModelSpec, precision: str) -> str:
+    """The cache folder of the mapped copy: model, conversion, onnxruntime version and CPU features."""
+    import onnxruntime as ort
+
+    recipe = f"-r{RECIPE}" if precision == "int8" else ""
+    return f"{spec.name}-{spec.sha256[:12]}-{precision}{recipe}-ort{ort.__version__}-cpu{cpu_key()}"
+
+
 def mapped_model(spec: ModelSpec, precision: str, cache_dir: Path) -> Path:
     """The graph file of the mapped copy for this CPU, built (with the portable copy) if missing.
 
     Raises OSError when the cache folder cannot be written, RuntimeError when a build fails.
     """
-    import onnxruntime as ort
-
-    stem = f"{spec.name}-{spec.sha256[:12]}-{precision}-ort{ort.__version__}"
-    folder = cache_dir / f"{stem}-cpu{cpu_key()}"
+    folder = cache_dir / mapped_folder_name(spec, precision)
     model = folder / MODEL_FILE
     if model.is_file() and (folder / DATA_FILE).is_file():
         return model
@@ -97,7 +102,7 @@ def portable_path(spec: ModelSpec, precision: str, cache_dir: Path) -> Path:
     """Where the CPU-independent model is kept: the source itself at float precision."""
     if precision != "int8":
         return spec.model_path()
-    return cache_dir / f"{spec.name}-{spec.sha256[:12]}-{precision}.onnx"
+    return cache_dir / f"{spec.name}-{spec.sha256[:12]}-{precision}-r{RECIPE}.onnx"
 
 
 def _portable_model(spec: ModelSpec, precision: str, target: Path) -> Path:
