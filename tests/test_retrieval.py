@@ -50,6 +50,17 @@ def test_vacation_question_finds_the_pto_policy(retriever) -> None:
     assert hits[0].title and hits[0].section and hits[0].chunk_id and hits[0].score > 0
 
 
+def test_a_passage_bm25_ranks_far_above_every_other_is_among_the_hits(retriever) -> None:
+    # The update deadline is the one passage with "critical" and "update" in it (BM25 2.3 times the next),
+    # but the dense model puts five passages of close cosines before it (0.25 against 0.36-0.42).
+    query = "How quickly do I have to install a security update that's flagged as critical?"
+    top = retriever.index.lexical.search(query, 2)
+    assert top[0][1] >= 2 * top[1][1]
+    hits = retriever.search(query).hits
+    assert top[0][0] in [h.chunk_id for h in hits]
+    assert any("within 72 hours for updates that the Security team marks as critical" in h.text for h in hits)
+
+
 def test_exact_names_are_found(retriever) -> None:
     # A system name a dense model has never seen: BM25 carries it.
     for query, source in [

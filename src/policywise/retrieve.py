@@ -58,6 +58,10 @@ CLOSE_SENTENCE = 0.7
 LEXICAL_RESCUE_MARGIN = 0.1
 # Hits far below the best one are noise, not supporting evidence.
 RELATIVE_FLOOR = 0.6
+# A passage BM25 scores at least this many times above every other is always among those returned: the
+# question names what it says ("flagged as critical" against "updates that the Security team marks as
+# critical") though the dense model ranks it below passages of close cosines. It takes the last place.
+LEX_DOMINANCE = 2.0
 MODES = ("hybrid", "dense", "lexical")
 
 
@@ -282,6 +286,8 @@ class Retriever:
         elif gate:
             hits = self._drop_weak(hits, best_dense, coverage)
         hits = _dedupe(hits, k)
+        if mode == "hybrid" and len(hits) == k and len(lexical) > 1:
+            hits = self._with_lexical_winner(hits, lexical, fused, dense, payload)
         related: list[Hit] = []
         not_in_hits = unstated = None
         if missing:
@@ -383,6 +389,20 @@ class Retriever:
             if i == 0 or strong_dense or strong_lexical:
                 kept.append(h)
         return kept
+
+    def _with_lexical_winner(
+        self,
+        hits: list[Hit],
+        lexical: dict[str, tuple[int, float]],
+        fused: list[tuple[str, float]],
+        dense: dict[str, tuple[int, float]],
+        payload: dict[str, tuple[str, dict]],
+    ) -> list[Hit]:
+        (top, (_, first)), (_, (_, second)) = sorted(lexical.items(), key=lambda kv: kv[1][0])[:2]
+        if first < LEX_DOMINANCE * second or top not in payload or any(h.chunk_id == top for h in hits):
+            return hits
+        score = next((sc for cid, sc in fused if cid == top), 0.0)
+        return [*hits[:-1], self._hit(top, score, dense, lexical, payload)]
 
     @staticmethod
     def _hit(
