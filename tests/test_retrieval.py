@@ -273,3 +273,27 @@ def test_best_sentence_similarity_is_read_in_blocks(monkeypatch) -> None:
     monkeypatch.setattr(sentences_module, "SIMILARITY_BLOCK", 2)
     assert store.best_similarity(query) == whole
     assert abs(whole - 1.0) < 1e-2  # float16 storage: the sentence itself, within rounding
+
+
+def test_eval_of_a_corpus_answers_from_that_corpus(small_corpus, tmp_path) -> None:
+    """`policywise eval --corpus` measured answers against the configured (bundled) index, whatever the
+    corpus: keyword recall 0.16 and no correct citation on the third set."""
+    questions = tmp_path / "questions.jsonl"
+    rows = [
+        ("How many vacation days do full-time employees accrue per year?", "vacation.md", "18"),
+        ("How much are meals reimbursed per day when travelling?", "expenses.md", "$60"),
+    ]
+    lines = [
+        {"id": f"s{n}", "kind": "factual", "question": q, "gold_docs": [doc], "answer_keywords": [kw]}
+        for n, (q, doc, kw) in enumerate(rows)
+    ]
+    questions.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    command = ["eval", "--corpus", str(small_corpus), "--questions", str(questions), "--no-retrieval"]
+    out = subprocess.run(
+        [sys.executable, "-m", "policywise.cli", *command, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answers = json.loads(out.stdout)["answers"]["extractive"]["all"]
+    assert answers["keyword_recall"] == 1.0 and answers["citation_accuracy"] == 1.0, answers

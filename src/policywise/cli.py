@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
@@ -392,10 +393,19 @@ def eval_cmd(
         )
     if answers:
         providers = ["extractive"] + (["llm"] if settings.llm_configured else [])
-        out["answers"] = {
-            p: _open(lambda p=p: evaluate_answers(settings, questions, index_dir=index_dir, provider=p))
-            for p in providers
-        }
+        with tempfile.TemporaryDirectory(prefix="policywise-eval-") as tmp:
+            answer_index = index_dir
+            if corpus is not None and index_dir is None:
+                # Answers about the corpus come from an index of it, not from the configured one.
+                from policywise.ingest.pipeline import ingest
+
+                answer_index = Path(tmp)
+                ingest([corpus], settings, index_root=answer_index)
+
+            def measure(provider: str, index: Path | None = answer_index) -> dict:
+                return evaluate_answers(settings, questions, index_dir=index, provider=provider)
+
+            out["answers"] = {p: _open(lambda p=p: measure(p)) for p in providers}
     if as_json:
         click.echo(json.dumps(out, indent=2))
         return
