@@ -16,7 +16,7 @@ COPY data/index ./data/index
 # Convert the model to int8 and optimise it once at build time, and embed the policy topics' labels, so
 # a container starts without writing anything (the conversion peaks at ~0.5 GB, more than the 512 MB
 # host has). A host whose CPU has other features than the build machine's saves its own copy of the
-# packed weights from the int8 model at first start (~0.3 s), into data/models, which it owns.
+# packed weights from the int8 model at first start (~1 s), into data/models, which it owns.
 RUN python -c "from policywise.config import load_settings; from policywise.retrieve import open_retriever; open_retriever(load_settings()).warm_topics()" \
     && chown -R policywise:policywise /app/data
 

@@ -94,3 +94,22 @@ def test_a_cache_that_cannot_take_a_copy_for_this_cpu_still_serves_its_int8_mode
     assert np.allclose(other.embed(TEXTS), cached.embed(TEXTS), atol=1e-5)
     assert blocker.read_text() == "not a folder"
     assert not list(tmp_path.glob("*.tmp*"))  # no half-built copy left behind
+
+
+def test_saving_a_copy_removes_the_ones_nothing_loads_any_more(
+    cached, settings, tmp_path, monkeypatch
+) -> None:
+    portable = model_cache.portable_path(cached.spec, "int8", settings.model_cache_dir)
+    shutil.copy2(portable, tmp_path / portable.name)
+    monkeypatch.setattr(model_cache, "cpu_key", lambda: "0therc0re000")
+    stem = f"{cached.spec.name}-{cached.spec.sha256[:12]}-int8"
+    retired = [f"{stem}-ort1.20.0.ort", f"{stem}.onnx", f"{stem}-r1.onnx"]  # older formats and recipes
+    for name in retired:
+        (tmp_path / name).write_bytes(b"old")
+    (tmp_path / f"{stem}-r1-ort1.20.0-cpu0therc0re000").mkdir()
+    other_model = tmp_path / "paraphrase-MiniLM-L3-v2-b388816f4fe4-int8-r1.onnx"
+    other_model.write_bytes(b"another model's, left alone")
+
+    Embedder.from_settings(replace(settings, model_cache_dir=tmp_path)).load()
+    copy = model_cache.mapped_folder_name(cached.spec, "int8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([portable.name, copy, other_model.name])

@@ -147,9 +147,9 @@ def test_topic_label_vectors_are_cached_beside_the_models(small_assistant) -> No
     first = open_retriever(settings)
     first.warm_topics()
     digest = default_lexicon().digest[:12]
-    cached = settings.model_cache_dir / (
-        f"topic-labels-{settings.embedding_model}-{settings.embedding_precision}-{digest}.npy"
-    )
+    # Named for the model and its conversion: labels embedded by an older int8 conversion are not reused.
+    model = first.embedder
+    cached = settings.model_cache_dir / f"topic-labels-{model.name}-{model.conversion}-{digest}.npy"
     second = open_retriever(settings)
     second.warm_topics()  # loads the file: the same vectors, no embedding
     assert np.array_equal(np.load(cached), second._label_vectors)

@@ -186,7 +186,7 @@ class Retriever:
         self._employer_names()
         lexicon = coverage.lexicon
         cache = self.settings.model_cache_dir
-        name = f"topic-labels-{self.embedder.name}-{self.embedder.precision}-{lexicon.digest[:12]}.npy"
+        name = f"topic-labels-{self.embedder.name}-{self.embedder.conversion}-{lexicon.digest[:12]}.npy"
         path = cache / name if cache is not None else None
         vectors = None
         if path is not None and path.is_file():

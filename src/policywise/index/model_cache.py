@@ -12,7 +12,8 @@ reclaim them under pressure, and the session loads in ~25 ms instead of ~90. Mea
 The packed layout depends on the CPU's instruction set (onnxruntime picks its matrix kernels by the
 CPU's features), so the mapped copy is keyed by the CPU's features and derived from a portable copy
 (the int8 model, or the float source) that is kept beside it: moving to another CPU rebuilds only the
-mapped copy, a session load and save of ~0.3 s, not the int8 conversion (~0.5 GB peak for L6).
+mapped copy (a session load and save in a child process, ~1 s), not the int8 conversion (~0.5 GB
+peak for L6).
 
 Both builds run in a child process, so a server never keeps the builder's memory.
 """
@@ -95,7 +96,25 @@ def mapped_model(spec: ModelSpec, precision: str, cache_dir: Path) -> Path:
     finally:
         shutil.rmtree(building, ignore_errors=True)
     logger.info("saved %s (%s) for memory-mapped loading to %s", spec.name, precision, folder)
+    _remove_retired(spec, precision, cache_dir)
     return model
+
+
+def _remove_retired(spec: ModelSpec, precision: str, cache_dir: Path) -> None:
+    """Copies of this model that nothing loads any more: the ORT-format files the cache held before, and
+    int8 conversions by an older recipe. (A process still mapping one keeps its pages until it exits.)"""
+    stem = f"{spec.name}-{spec.sha256[:12]}-{precision}"
+    retired = list(cache_dir.glob(f"{stem}-ort*.ort"))
+    if precision == "int8":
+        current = (f"{stem}-r{RECIPE}.", f"{stem}-r{RECIPE}-")  # this recipe's files, folders, builds
+        retired += [*cache_dir.glob(f"{stem}.onnx"), *cache_dir.glob(f"{stem}-ort*-cpu*")]
+        retired += [p for p in cache_dir.glob(f"{stem}-r*") if not p.name.startswith(current)]
+    for path in retired:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        logger.info("removed %s, a retired copy of %s", path.name, spec.name)
 
 
 def portable_path(spec: ModelSpec, precision: str, cache_dir: Path) -> Path:
