@@ -53,6 +53,16 @@ def cached(settings) -> Embedder:
     return embedder
 
 
+@pytest.fixture()
+def other_cpu(cached, settings, tmp_path, monkeypatch) -> Path:
+    """``tmp_path`` as the model cache of a machine whose CPU has other features, holding the portable int8
+    model this checkout converted (so no test converts it again); returns that model's path here."""
+    portable = model_cache.portable_path(cached.spec, "int8", settings.model_cache_dir)
+    shutil.copy2(portable, tmp_path / portable.name)
+    monkeypatch.setattr(model_cache, "cpu_key", lambda: "0therc0re000")
+    return tmp_path / portable.name
+
+
 @pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux's /proc")
 def test_a_loaded_model_maps_its_weights_instead_of_copying_them_onto_the_heap(cached, settings) -> None:
     out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True)
@@ -65,27 +75,21 @@ def test_a_loaded_model_maps_its_weights_instead_of_copying_them_onto_the_heap(c
 
 
 def test_another_cpu_gets_its_own_mapped_copy_without_converting_the_model_again(
-    cached, settings, tmp_path, monkeypatch
+    cached, settings, tmp_path, other_cpu
 ) -> None:
-    portable = model_cache.portable_path(cached.spec, "int8", settings.model_cache_dir)
-    shutil.copy2(portable, tmp_path / portable.name)
-    converted_at = (tmp_path / portable.name).stat().st_mtime_ns
-    monkeypatch.setattr(model_cache, "cpu_key", lambda: "0therc0re000")
+    converted_at = other_cpu.stat().st_mtime_ns
 
     other = Embedder.from_settings(replace(settings, model_cache_dir=tmp_path))
     assert np.allclose(other.embed(TEXTS), cached.embed(TEXTS), atol=1e-5)
     copy = model_cache.mapped_folder_name(cached.spec, "int8")
     assert copy.endswith("-cpu0therc0re000")
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [copy]
-    assert (tmp_path / portable.name).stat().st_mtime_ns == converted_at
+    assert other_cpu.stat().st_mtime_ns == converted_at
 
 
 def test_a_cache_that_cannot_take_a_copy_for_this_cpu_still_serves_its_int8_model(
-    cached, settings, tmp_path, monkeypatch
+    cached, settings, tmp_path, other_cpu
 ) -> None:
-    portable = model_cache.portable_path(cached.spec, "int8", settings.model_cache_dir)
-    shutil.copy2(portable, tmp_path / portable.name)
-    monkeypatch.setattr(model_cache, "cpu_key", lambda: "0therc0re000")
     # Something else already holds the copy's name, so it cannot be written.
     blocker = tmp_path / model_cache.mapped_folder_name(cached.spec, "int8")
     blocker.write_text("not a folder")
@@ -96,12 +100,7 @@ def test_a_cache_that_cannot_take_a_copy_for_this_cpu_still_serves_its_int8_mode
     assert not list(tmp_path.glob("*.tmp*"))  # no half-built copy left behind
 
 
-def test_saving_a_copy_removes_the_ones_nothing_loads_any_more(
-    cached, settings, tmp_path, monkeypatch
-) -> None:
-    portable = model_cache.portable_path(cached.spec, "int8", settings.model_cache_dir)
-    shutil.copy2(portable, tmp_path / portable.name)
-    monkeypatch.setattr(model_cache, "cpu_key", lambda: "0therc0re000")
+def test_saving_a_copy_removes_the_ones_nothing_loads_any_more(cached, settings, tmp_path, other_cpu) -> None:
     stem = f"{cached.spec.name}-{cached.spec.sha256[:12]}-int8"
     retired = [f"{stem}-ort1.20.0.ort", f"{stem}.onnx", f"{stem}-r1.onnx"]  # older formats and recipes
     for name in retired:
@@ -112,4 +111,4 @@ def test_saving_a_copy_removes_the_ones_nothing_loads_any_more(
 
     Embedder.from_settings(replace(settings, model_cache_dir=tmp_path)).load()
     copy = model_cache.mapped_folder_name(cached.spec, "int8")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([portable.name, copy, other_model.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other_cpu.name, copy, other_model.name])

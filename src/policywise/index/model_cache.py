@@ -25,18 +25,16 @@ import logging
 import os
 import platform
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from policywise.index.quantize import RECIPE, quantize_in_child
+from policywise.index.quantize import RECIPE, quantize_in_child, run_in_child
 from policywise.models import ModelSpec, sha256_file
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.onnx"
 DATA_FILE = "model.data"
-BUILD_TIMEOUT_S = 300
 # Initializers below this stay inside the graph file: mapping a page for a few bytes saves nothing.
 _EXTERNAL_MIN_BYTES = 1024
 
@@ -87,7 +85,8 @@ def mapped_model(spec: ModelSpec, precision: str, cache_dir: Path) -> Path:
     building = cache_dir / f"{folder.name}.tmp{os.getpid()}"
     shutil.rmtree(building, ignore_errors=True)
     try:
-        _run_child([str(source), str(building)], building / MODEL_FILE, f"saving {spec.name} for mapping")
+        args, what = [str(source), str(building)], f"saving {spec.name} for mapping"
+        run_in_child("policywise.index.model_cache", args, building / MODEL_FILE, what)
         try:
             building.rename(folder)
         except OSError:
@@ -157,19 +156,6 @@ def save_mapped(source: Path, folder: Path) -> None:
     ort.InferenceSession(str(source), sess_options=opts, providers=["CPUExecutionProvider"])
     if not (folder / DATA_FILE).is_file():
         raise RuntimeError(f"onnxruntime wrote no {DATA_FILE} for {source.name}")
-
-
-def _run_child(args: list[str], expected: Path, what: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "policywise.index.model_cache", *args],
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT_S,
-        check=False,
-    )
-    if proc.returncode != 0 or not expected.is_file():
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"{what} failed: {tail[0]}")
 
 
 def main(argv: list[str]) -> int:

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 PRECISIONS = ("int8", "fp32")
 # Bumped whenever quantize() changes what it writes, so that cached int8 models are converted again.
 RECIPE = 2
-QUANTIZE_TIMEOUT_S = 300
+QUANTIZE_TIMEOUT_S = 300  # per child process
 
 
 def quantize(source: Path, target: Path) -> None:
@@ -143,16 +143,24 @@ def _block_size(k: int) -> int | None:
 
 def quantize_in_child(source: Path, target: Path) -> None:
     """Run :func:`quantize` in a fresh interpreter; raises RuntimeError with its message if it fails."""
+    run_in_child("policywise.index.quantize", [str(source), str(target)], target, f"quantizing {source.name}")
+
+
+def run_in_child(module: str, args: list[str], expected: Path, what: str) -> None:
+    """``python -m module args`` in a fresh interpreter, so that a server never keeps what it allocates.
+
+    Raises RuntimeError with the child's last line when it fails or does not write ``expected``.
+    """
     proc = subprocess.run(
-        [sys.executable, "-m", "policywise.index.quantize", str(source), str(target)],
+        [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
         timeout=QUANTIZE_TIMEOUT_S,
         check=False,
     )
-    if proc.returncode != 0 or not target.is_file():
+    if proc.returncode != 0 or not expected.exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"quantizing {source.name} failed: {tail[0]}")
+        raise RuntimeError(f"{what} failed: {tail[0]}")
 
 
 def main(argv: list[str]) -> int:
