@@ -48,6 +48,15 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
 
 
+def test_how_much_pto_is_answered_with_the_entitlement_not_its_example(assistant) -> None:
+    # "For example, a part-time employee ... accrues ... 72 hours of PTO per year" reads closest to the
+    # question; the full-time table it illustrates, completing "based on years of service:", leads.
+    a = assistant.ask("How much PTO do I get per year?")
+    first = _sentences(a.answer)[0]
+    assert "based on years of service: Years of service: 0-2 years" in first, a.answer
+    assert "Days per year: 15" in first and not first.startswith("For example"), a.answer
+
+
 def test_vacation_carry_over_is_answered_from_the_pto_policy(assistant, retriever) -> None:
     a = assistant.ask("Can I carry over unused vacation days?")
     assert a.status == "answered" and a.provider == "extractive" and not a.degraded
@@ -1092,3 +1101,31 @@ def test_asking_for_dates_is_not_answered_by_a_frequency(one_document) -> None:
     )
     b = dated.ask("Which exact dates are the company holidays this year?")
     assert b.status == "answered" and "May 25" in b.answer, b.answer
+
+
+LEAVE_TABLE_POLICY = """# Annual Leave Policy
+
+## Full-time staff
+
+Full-time staff earn annual leave every month, based on their length of service:
+
+| Length of service | Days per year | Days per month |
+|---|---|---|
+| Less than 5 years | 22 | 1.83 |
+| 5 years or more | 27 | 2.25 |
+
+## Part-time staff
+
+Part-time staff earn annual leave pro rata.
+For example, a part-time employee who works three days a week earns 13.2 days of annual leave per year.
+"""
+
+
+def test_the_table_completing_a_lead_in_answers_with_it(settings, tmp_path) -> None:
+    # The example repeats the question's words ("earns ... days of annual leave per year"), the table's rows
+    # none of them: they answer through their lead-in, whose match they share, as a list's items do.
+    assistant = _assistant_over(settings, tmp_path, "annual_leave.md", LEAVE_TABLE_POLICY)
+    a = assistant.ask("How many days of annual leave do I get per year?")
+    assert a.status == "answered", a.answer
+    assert "based on their length of service: Length of service:" in a.answer, a.answer
+    assert "Days per year: 2" in a.answer, a.answer

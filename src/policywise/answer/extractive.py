@@ -192,6 +192,7 @@ class ExtractiveComposer:
                     c.score -= CONDITION_PENALTY
         _credit_faq_answers(out)
         _credit_list_items(out)
+        _credit_table_rows(out)
         _credit_example_outcomes(out)
         return out
 
@@ -510,6 +511,10 @@ def merge_compositions(parts: list[Composition]) -> Composition:
 
 _EXAMPLE_HEADING = re.compile(r"\b(?:examples?|scenarios?|case stud(?:y|ies)|illustrations?|worked)\b", re.I)
 _EXAMPLE_TEXT = re.compile(r"^(?:example|scenario|case)\b", re.I)
+# "For example, a part-time employee scheduled for 24 hours accrues 72 hours": one sentence illustrating the
+# rule before it, complete in itself (unlike an "Example 3:" opening, the sentences after it are not its
+# outcome).
+_ILLUSTRATION = re.compile(r"^(?:for (?:example|instance)|e\.g\.|as an example)\b", re.I)
 _DEFINITION_HEADING = re.compile(r"\b(?:definitions?|glossary|key terms|terms used|terminology)\b", re.I)
 _POINTER = re.compile(
     r"^(?:please\s+)?(?:see|refer to|for (?:more |further )?(?:details|information)(?:,| see| refer))\b", re.I
@@ -518,7 +523,7 @@ _POINTER = re.compile(
 
 def _secondary(c: Candidate) -> str | None:
     """Whether ``c`` illustrates ("example"), defines ("definition") or points at ("pointer") a rule."""
-    if _is_example(c):
+    if _is_example(c) or _ILLUSTRATION.match(c.text):
         return "example"
     if _DEFINITION_HEADING.search(c.heading):
         return "definition"
@@ -608,6 +613,8 @@ def _continues_example(c: Candidate, head: Candidate) -> bool:
 
 _ITEM_MARKER = re.compile(r"^\s*(?:[-*•]|\(?[a-z]\)|\(?[ivx]{1,4}\)|\d{1,2}[.)])\s+", re.IGNORECASE)
 _CLAUSE_NUMBER = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})+)\.?\s")
+# A table row as the loaders write it ("Years of service: 0-2 years; Days per year: 15; ...").
+_TABLE_ROW = re.compile(r"^[^:;\n]{1,60}: [^;\n]+(?:; [^:;\n]{1,60}: [^;\n]+)+$")
 LIST_SPAN = 8  # items of one list that can follow its lead-in
 LIST_DECAY = 0.02
 
@@ -626,6 +633,31 @@ def _credit_list_items(cands: list[Candidate]) -> None:
     """Let the items of a list inherit the match of its lead-in, which says what the list is about
     ("An employee with Enhanced Pay Service receives:"), while the items carry the facts."""
     _inherit(cands, lambda c: c.is_lead_in, _is_item_of, LIST_SPAN, LIST_DECAY, "lead_in")
+
+
+def _credit_table_rows(cands: list[Candidate]) -> None:
+    """Let the rows of a table that completes a lead-in ("accrue PTO ... based on years of service:") share
+    its match, as a list's items do, but keep their order among themselves: the row that fits the asker
+    (their city, their band) takes the lead-in's score and the others trail it by as much as before."""
+    by_passage: dict[str, list[Candidate]] = {}
+    for c in cands:
+        by_passage.setdefault(c.hit.chunk_id, []).append(c)
+    for group in by_passage.values():
+        group.sort(key=lambda c: c.index)
+        for i, head in enumerate(group):
+            if not head.is_lead_in:
+                continue
+            rows: list[Candidate] = []
+            for c in group[i + 1 : i + 1 + LIST_SPAN]:
+                if c.index != head.index + 1 + len(rows) or not _TABLE_ROW.match(c.raw):
+                    break
+                rows.append(c)
+            if not rows:
+                continue
+            best = max(r.score for r in rows)
+            for r in rows:
+                r.score = max(r.score, head.score - (best - r.score))
+                r.lead_in = head
 
 
 def _redundant(c: Candidate, chosen: list[Candidate]) -> bool:
