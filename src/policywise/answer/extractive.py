@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -555,6 +555,20 @@ def _inherit(
 ) -> None:
     """Let up to ``span`` consecutive sentences after a head sentence of the same passage inherit its
     score (less ``decay`` per step), and remember the head in their attribute ``link``."""
+    for head, run in _runs(cands, is_head, may_follow, span):
+        for step, c in enumerate(run):
+            c.score = max(c.score, head.score - decay * step)
+            setattr(c, link, head)
+
+
+def _runs(
+    cands: list[Candidate],
+    is_head: Callable[[Candidate], bool],
+    may_follow: Callable[[Candidate, Candidate], bool],
+    span: int,
+) -> Iterator[tuple[Candidate, list[Candidate]]]:
+    """Each head sentence with the sentences right after it in its passage (up to ``span``) that may
+    follow it."""
     by_passage: dict[str, list[Candidate]] = {}
     for c in cands:
         by_passage.setdefault(c.hit.chunk_id, []).append(c)
@@ -563,11 +577,12 @@ def _inherit(
         for i, head in enumerate(group):
             if not is_head(head):
                 continue
-            for step, c in enumerate(group[i + 1 : i + 1 + span]):
-                if c.index != head.index + 1 + step or not may_follow(c, head):
+            run: list[Candidate] = []
+            for c in group[i + 1 : i + 1 + span]:
+                if c.index != head.index + 1 + len(run) or not may_follow(c, head):
                     break
-                c.score = max(c.score, head.score - decay * step)
-                setattr(c, link, head)
+                run.append(c)
+            yield head, run
 
 
 def _credit_faq_answers(cands: list[Candidate]) -> None:
@@ -639,25 +654,17 @@ def _credit_table_rows(cands: list[Candidate]) -> None:
     """Let the rows of a table that completes a lead-in ("accrue PTO ... based on years of service:") share
     its match, as a list's items do, but keep their order among themselves: the row that fits the asker
     (their city, their band) takes the lead-in's score and the others trail it by as much as before."""
-    by_passage: dict[str, list[Candidate]] = {}
-    for c in cands:
-        by_passage.setdefault(c.hit.chunk_id, []).append(c)
-    for group in by_passage.values():
-        group.sort(key=lambda c: c.index)
-        for i, head in enumerate(group):
-            if not head.is_lead_in:
-                continue
-            rows: list[Candidate] = []
-            for c in group[i + 1 : i + 1 + LIST_SPAN]:
-                if c.index != head.index + 1 + len(rows) or not _TABLE_ROW.match(c.raw):
-                    break
-                rows.append(c)
-            if not rows:
-                continue
-            best = max(r.score for r in rows)
-            for r in rows:
-                r.score = max(r.score, head.score - (best - r.score))
-                r.lead_in = head
+
+    def is_row(c: Candidate, _: Candidate) -> bool:
+        return bool(_TABLE_ROW.match(c.raw))
+
+    for head, rows in _runs(cands, lambda c: c.is_lead_in, is_row, LIST_SPAN):
+        if not rows:
+            continue
+        best = max(r.score for r in rows)
+        for r in rows:
+            r.score = max(r.score, head.score - (best - r.score))
+            r.lead_in = head
 
 
 def _redundant(c: Candidate, chosen: list[Candidate]) -> bool:
