@@ -399,7 +399,8 @@ class Retriever:
         payload: dict[str, tuple[str, dict]],
     ) -> list[Hit]:
         (top, (_, first)), (_, (_, second)) = sorted(lexical.items(), key=lambda kv: kv[1][0])[:2]
-        if first < LEX_DOMINANCE * second or top not in payload or any(h.chunk_id == top for h in hits):
+        dominant = first > 0 and first >= LEX_DOMINANCE * second
+        if not dominant or top not in payload or any(h.chunk_id == top for h in hits):
             return hits
         score = next((sc for cid, sc in fused if cid == top), 0.0)
         return [*hits[:-1], self._hit(top, score, dense, lexical, payload)]
