@@ -1129,3 +1129,29 @@ def test_the_table_completing_a_lead_in_answers_with_it(settings, tmp_path) -> N
     assert a.status == "answered", a.answer
     assert "based on their length of service: Length of service:" in a.answer, a.answer
     assert "Days per year: 2" in a.answer, a.answer
+
+
+SICKNESS_FAQ = """# Sickness Absence FAQ
+
+This FAQ explains what to do if you are unwell and cannot work, how sick pay works and what happens if your
+absence becomes long-term.
+
+## Reporting
+
+Telephone your line manager by 09:30 on your first day of absence.
+
+## Long absences
+
+From the 8th calendar day of absence you must provide a fit note from your doctor. After 4 weeks of absence
+the People Team arranges an occupational health referral.
+"""
+
+
+def test_a_sentence_about_the_document_is_not_an_answer(settings, tmp_path) -> None:
+    # "This FAQ explains what to do if you are unwell..." reads like every question about the FAQ's subject
+    # (it was the whole answer); what the FAQ says leads.
+    assistant = _assistant_over(settings, tmp_path, "sickness.md", SICKNESS_FAQ)
+    a = assistant.ask("What happens if my absence becomes long-term?")
+    assert a.status == "answered", a.answer
+    first = _sentences(a.answer)[0]
+    assert "8th calendar day" in first or "4 weeks of absence" in first, a.answer

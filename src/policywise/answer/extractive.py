@@ -54,6 +54,14 @@ _REFERENCE_SECTION = re.compile(
     r"cross-references|see also|further (?:information|reading))\W*$",
     re.IGNORECASE,
 )
+# "This policy explains how many days you get, what they can be used for...": what the document is about,
+# which reads like any question about it and answers none.
+_ABOUT_THE_DOCUMENT = re.compile(
+    r"^(?:this|these)\s+(?:faq|policy|procedure|guide|guidance|document|page|section|handbook|manual|memo|note|"
+    r"chapter|summary)s?\s+(?:explains?|describes?|sets? out|outlines?|covers?|summari[sz]es?|tells? you|"
+    r"answers?)\b",
+    re.IGNORECASE,
+)
 CONDITION_BONUS = 0.15
 CONDITION_PENALTY = 0.15
 # "Can I carry over...?" is answered by the sentence that says one may (or may not) carry over
@@ -168,7 +176,7 @@ class ExtractiveComposer:
                 c.score -= SCOPE_PENALTY
             if asked_places and asked_places & places(f"{c.heading} {c.text}"):
                 c.score += PLACE_BONUS
-            if _REFERENCE_SECTION.match(c.heading):
+            if _REFERENCE_SECTION.match(c.heading) or _ABOUT_THE_DOCUMENT.match(c.text):
                 c.score -= REFERENCE_PENALTY
             if action is not None and states_rule_for(c.text, action):
                 c.score += RULE_BONUS
