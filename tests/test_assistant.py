@@ -1155,3 +1155,24 @@ def test_a_sentence_about_the_document_is_not_an_answer(settings, tmp_path) -> N
     assert a.status == "answered", a.answer
     first = _sentences(a.answer)[0]
     assert "8th calendar day" in first or "4 weeks of absence" in first, a.answer
+
+
+TWO_SENTENCE_QUESTIONS = """# Sickness Absence FAQ
+
+**I'm ill and can't come in. Who do I tell, and by when?**
+
+Telephone your line manager personally by 09:30 on your first day of absence.
+
+**I'm going on holiday next week. Can I take my laptop abroad?**
+
+Only to countries on the approved travel list, and only with the VPN switched on.
+"""
+
+
+def test_the_first_sentence_of_an_faq_question_is_not_an_answer(settings, tmp_path) -> None:
+    # "I'm ill and can't come in." is how the asker's situation opens the question, not what the FAQ says.
+    assistant = _assistant_over(settings, tmp_path, "sickness_faq.md", TWO_SENTENCE_QUESTIONS)
+    a = assistant.ask("I'm ill and can't come in. What should I do?")
+    assert a.status == "answered", a.answer
+    assert not a.answer.startswith("I'm ill and can't come in"), a.answer
+    assert "Telephone your line manager" in a.answer, a.answer

@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import numpy as np
 
@@ -233,6 +234,7 @@ class ExtractiveComposer:
                     is_lead_in=text.endswith(":"),
                 )
             )
+        _join_question_lines(out, hit.text)
         return out
 
     def compose(
@@ -673,6 +675,16 @@ def _credit_table_rows(cands: list[Candidate]) -> None:
         for r in rows:
             r.score = max(r.score, head.score - (best - r.score))
             r.lead_in = head
+
+
+def _join_question_lines(cands: list[Candidate], passage: str) -> None:
+    """An FAQ's question written in two sentences ("I'm ill and can't come in. Who do I tell, and by
+    when?") is a question as a whole: its first sentence states the asker's situation, not a rule."""
+    lines = {line.strip() for line in passage.splitlines()}
+    for first, second in pairwise(cands):
+        one_line = f"{first.raw} {second.raw}".strip() in lines
+        if second.is_question and not first.is_question and second.index == first.index + 1 and one_line:
+            first.is_question = True
 
 
 def _redundant(c: Candidate, chosen: list[Candidate]) -> bool:
