@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -112,3 +113,14 @@ def test_saving_a_copy_removes_the_ones_nothing_loads_any_more(cached, settings,
     Embedder.from_settings(replace(settings, model_cache_dir=tmp_path)).load()
     copy = model_cache.mapped_folder_name(cached.spec, "int8")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other_cpu.name, copy, other_model.name])
+
+
+def test_a_mapped_copy_that_cannot_be_made_leaves_the_model_served_from_its_portable_copy(
+    cached, settings, tmp_path, other_cpu
+) -> None:
+    # The child that saves the mapped copy fails (its folder is taken by a file): the model still loads.
+    building = tmp_path / f"{model_cache.mapped_folder_name(cached.spec, 'int8')}.tmp{os.getpid()}"
+    building.write_text("in the way")
+    other = Embedder.from_settings(replace(settings, model_cache_dir=tmp_path))
+    assert np.allclose(other.embed(TEXTS), cached.embed(TEXTS), atol=1e-5)
+    assert not (tmp_path / model_cache.mapped_folder_name(cached.spec, "int8")).exists()

@@ -70,9 +70,10 @@ def mapped_folder_name(spec: ModelSpec, precision: str) -> str:
 
 
 def mapped_model(spec: ModelSpec, precision: str, cache_dir: Path) -> Path:
-    """The graph file of the mapped copy for this CPU, built (with the portable copy) if missing.
+    """The graph file of the mapped copy for this CPU, built (with the portable copy) if missing; the
+    portable copy itself when the mapped one cannot be made (the weights are then on the heap, as before).
 
-    Raises OSError when the cache folder cannot be written, RuntimeError when a build fails.
+    Raises OSError when the cache folder cannot be written, RuntimeError when the int8 conversion fails.
     """
     folder = cache_dir / mapped_folder_name(spec, precision)
     model = folder / MODEL_FILE
@@ -92,6 +93,10 @@ def mapped_model(spec: ModelSpec, precision: str, cache_dir: Path) -> Path:
         except OSError:
             if not model.is_file():  # not another process finishing first
                 raise
+    except RuntimeError as exc:
+        # An onnxruntime that cannot save packed weights for this CPU still runs the model.
+        logger.warning("%s; loading %s without memory-mapped weights", exc, source.name)
+        return source
     finally:
         shutil.rmtree(building, ignore_errors=True)
     logger.info("saved %s (%s) for memory-mapped loading to %s", spec.name, precision, folder)
