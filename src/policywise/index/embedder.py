@@ -21,7 +21,7 @@ import numpy as np
 
 from policywise.config import Settings
 from policywise.index.model_cache import mapped_model, portable_path, verified_source
-from policywise.index.quantize import PRECISIONS, RECIPE, quantize_in_child
+from policywise.index.quantize import PRECISIONS, conversion, quantize_in_child
 from policywise.models import ModelSpec, get_spec, load_tokenizer
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class Embedder:
     @property
     def conversion(self) -> str:
         """What makes this model's vectors: the precision, and for int8 the conversion recipe."""
-        return f"int8-r{RECIPE}" if self.precision == "int8" else self.precision
+        return conversion(self.precision)
 
     @property
     def loaded(self) -> bool:

@@ -28,7 +28,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from policywise.index.quantize import RECIPE, quantize_in_child, run_in_child
+from policywise.index.quantize import conversion, quantize_in_child, run_in_child
 from policywise.models import ModelSpec, sha256_file
 
 logger = logging.getLogger(__name__)
@@ -65,8 +65,7 @@ def mapped_folder_name(spec: ModelSpec, precision: str) -> str:
     """The cache folder of the mapped copy: model, conversion, onnxruntime version and CPU features."""
     import onnxruntime as ort
 
-    recipe = f"-r{RECIPE}" if precision == "int8" else ""
-    return f"{spec.name}-{spec.sha256[:12]}-{precision}{recipe}-ort{ort.__version__}-cpu{cpu_key()}"
+    return f"{spec.name}-{spec.sha256[:12]}-{conversion(precision)}-ort{ort.__version__}-cpu{cpu_key()}"
 
 
 def mapped_model(spec: ModelSpec, precision: str, cache_dir: Path) -> Path:
@@ -110,7 +109,8 @@ def _remove_retired(spec: ModelSpec, precision: str, cache_dir: Path) -> None:
     stem = f"{spec.name}-{spec.sha256[:12]}-{precision}"
     retired = list(cache_dir.glob(f"{stem}-ort*.ort"))
     if precision == "int8":
-        current = (f"{stem}-r{RECIPE}.", f"{stem}-r{RECIPE}-")  # this recipe's files, folders, builds
+        now = f"{spec.name}-{spec.sha256[:12]}-{conversion(precision)}"
+        current = (f"{now}.", f"{now}-")  # this recipe's files, folders, builds
         retired += [*cache_dir.glob(f"{stem}.onnx"), *cache_dir.glob(f"{stem}-ort*-cpu*")]
         retired += [p for p in cache_dir.glob(f"{stem}-r*") if not p.name.startswith(current)]
     for path in retired:
@@ -125,7 +125,7 @@ def portable_path(spec: ModelSpec, precision: str, cache_dir: Path) -> Path:
     """Where the CPU-independent model is kept: the source itself at float precision."""
     if precision != "int8":
         return spec.model_path()
-    return cache_dir / f"{spec.name}-{spec.sha256[:12]}-{precision}-r{RECIPE}.onnx"
+    return cache_dir / f"{spec.name}-{spec.sha256[:12]}-{conversion(precision)}.onnx"
 
 
 def _portable_model(spec: ModelSpec, precision: str, target: Path) -> Path:

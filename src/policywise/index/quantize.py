@@ -29,6 +29,14 @@ logger = logging.getLogger(__name__)
 PRECISIONS = ("int8", "fp32")
 # Bumped whenever quantize() changes what it writes, so that cached int8 models are converted again.
 RECIPE = 2
+
+
+def conversion(precision: str) -> str:
+    """What makes a model's vectors at ``precision``, for naming what was made with it: "int8-r2" (the
+    recipe) or "fp32"."""
+    return f"int8-r{RECIPE}" if precision == "int8" else precision
+
+
 QUANTIZE_TIMEOUT_S = 300  # per child process
 
 
