@@ -53,3 +53,16 @@ def test_int8_without_a_model_cache_matches_the_cached_model(settings) -> None:
     cached = Embedder.from_settings(settings).embed(texts)
     uncached = Embedder.from_settings(replace(settings, model_cache_dir=None)).embed(texts)
     assert np.allclose(cached, uncached, atol=1e-5)
+
+
+@pytest.mark.parametrize("model", EMBEDDING_MODELS)
+def test_a_text_longer_than_the_window_is_read_up_to_the_window(settings, model) -> None:
+    embedder = Embedder.from_settings(replace(settings, embedding_model=model))
+    fits = embedder.spec.window - 2  # [CLS] and [SEP] take two places
+    # Each of these words is one token, so the first `fits` words are what the model can read.
+    words = ("leave pay travel expense remote security holiday claim " * 100).split()
+    cut, whole, shorter = embedder.embed(
+        [" ".join(words[:fits]), " ".join(words), " ".join(words[: fits - 8])]
+    )
+    assert np.allclose(cut, whole, atol=1e-6)
+    assert not np.allclose(cut, shorter, atol=1e-3)

@@ -98,7 +98,7 @@ def sha256_file(path: Path) -> str:
 
 
 _tokenizer_lock = threading.Lock()
-_tokenizers: dict[int, Tokenizer] = {}
+_tokenizer: Tokenizer | None = None
 
 
 def tokenizer_path() -> Path:
@@ -109,15 +109,15 @@ def tokenizer_path() -> Path:
     return root / TOKENIZER_FILE
 
 
-def load_tokenizer(window: int) -> Tokenizer:
-    """The WordPiece tokenizer, verified, without fixed padding, truncating at ``window`` tokens.
+def load_tokenizer() -> Tokenizer:
+    """The WordPiece tokenizer, verified, without padding or truncation (``truncate`` fits a model's window).
 
-    Cached per window: tokenizers are thread-safe for encoding.
+    One per process, shared: it is thread-safe for encoding, and each copy holds ~7.5 MB of vocabulary.
     """
+    global _tokenizer
     with _tokenizer_lock:
-        tok = _tokenizers.get(window)
-        if tok is not None:
-            return tok
+        if _tokenizer is not None:
+            return _tokenizer
         path = tokenizer_path()
         if not path.is_file():
             raise ModelFileError(f"tokenizer file not found: {path}")
@@ -128,12 +128,18 @@ def load_tokenizer(window: int) -> Tokenizer:
         tok = Tokenizer.from_str(data.decode("utf-8"))
         # The shipped file pads every input to 128 tokens, which wastes compute on short queries.
         tok.no_padding()
-        tok.enable_truncation(max_length=window)
-        _tokenizers[window] = tok
+        tok.no_truncation()
+        _tokenizer = tok
         return tok
+
+
+def truncate(ids: list[int], window: int) -> list[int]:
+    """A text's token ids cut to ``window``, its closing [SEP] kept, as the tokenizer's own truncation
+    would: [CLS], the first ``window - 2`` tokens, [SEP]."""
+    return ids if len(ids) <= window else ids[: window - 1] + ids[-1:]
 
 
 def count_tokens(texts: list[str]) -> list[int]:
     """Tokens each text costs the model, [CLS] and [SEP] included, without truncation."""
-    tok = load_tokenizer(100_000)
+    tok = load_tokenizer()
     return [len(e.ids) for e in tok.encode_batch(texts)]

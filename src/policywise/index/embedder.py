@@ -22,7 +22,7 @@ import numpy as np
 from policywise.config import Settings
 from policywise.index.model_cache import mapped_model, portable_path, verified_source
 from policywise.index.quantize import PRECISIONS, conversion, quantize_in_child
-from policywise.models import ModelSpec, get_spec, load_tokenizer
+from policywise.models import ModelSpec, get_spec, load_tokenizer, truncate
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class Embedder:
             opts.enable_cpu_mem_arena = False
             opts.enable_mem_pattern = False
             opts.log_severity_level = 3
-            self._tokenizer = load_tokenizer(self.spec.window)
+            self._tokenizer = load_tokenizer()
 
             def open_session(model_file: Path) -> None:
                 self._session = ort.InferenceSession(
@@ -148,20 +148,21 @@ class Embedder:
         if not texts:
             return out
         assert self._tokenizer is not None
-        encodings = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        window = self.spec.window
+        tokens = [truncate(e.ids, window) for e in self._tokenizer.encode_batch(list(texts))]
+        order = sorted(range(len(texts)), key=lambda i: len(tokens[i]))
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            out[idx] = self._run([encodings[i] for i in idx])
+            out[idx] = self._run([tokens[i] for i in idx])
         return out
 
-    def _run(self, encodings: list) -> np.ndarray:
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), width), dtype=np.int64)
+    def _run(self, tokens: list[list[int]]) -> np.ndarray:
+        width = max(len(t) for t in tokens)
+        ids = np.zeros((len(tokens), width), dtype=np.int64)
         mask = np.zeros_like(ids)
-        for row, e in enumerate(encodings):
-            n = len(e.ids)
-            ids[row, :n] = e.ids
+        for row, t in enumerate(tokens):
+            n = len(t)
+            ids[row, :n] = t
             mask[row, :n] = 1
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.spec.input_names:

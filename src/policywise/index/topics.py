@@ -32,6 +32,7 @@ from policywise.index.lexical import STOPWORDS, tokenize
 
 TOPICS_FILE = "policy_topics.json"
 _WORD = re.compile(r"[a-z0-9]+")
+Parts = tuple[tuple[str, bool], ...]  # a term's words, each as (letters, matched by prefix?)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class TopicLexicon:
         self.digest = digest  # of the JSON it was read from: names cached label vectors
         # Up to four first letters of each term -> (its words, topic): a question is checked only against
         # the terms one of its words could begin (every topic's pattern on every question took ~2 ms).
-        self._by_anchor: dict[str, list[tuple[list[tuple[str, bool]], Topic]]] = {}
+        self._by_anchor: dict[str, list[tuple[Parts, Topic]]] = {}
         for topic in topics:
             for term in topic.terms:
                 anchor = _anchor(term)
@@ -108,7 +109,7 @@ def _has_word(letters: str, by_prefix: bool, words: frozenset[str], sorted_words
     return i < len(sorted_words) and sorted_words[i].startswith(letters)
 
 
-def _starts_at(parts: list[tuple[str, bool]], tokens: list[str], i: int) -> bool:
+def _starts_at(parts: Parts, tokens: list[str], i: int) -> bool:
     """Whether a term's words are the question's from word ``i`` on: what its pattern would find
     there, without compiling one per term (that cost ~3 ms a question)."""
     if not parts:
@@ -136,8 +137,17 @@ def _anchor(term: str) -> str:
     return literal[:4]
 
 
+# One copy of each (letters, by prefix?) pair: ~10,000 terms share a few thousand words.
+_parts: dict[tuple[str, bool], tuple[str, bool]] = {}
+
+
+def _part(letters: str, by_prefix: bool) -> tuple[str, bool]:
+    key = (letters, by_prefix)
+    return _parts.setdefault(key, key)
+
+
 @cache
-def _term_parts(term: str) -> list[tuple[str, bool]]:
+def _term_parts(term: str) -> Parts:
     """Each word of ``term`` as (letters, by prefix?): a one-word term by the prefix it shares with its
     stem ("volunteering" finds "voluntary"); phrases and short words as written, plural allowed: a stem's
     prefix in a phrase matched too much ("leaving do", a farewell party, matched "leave do I get")."""
@@ -148,8 +158,8 @@ def _term_parts(term: str) -> list[tuple[str, bool]]:
         while n < min(len(words[0]), len(stem)) and words[0][n] == stem[n]:
             n += 1
         if n >= 4:
-            return [(words[0][:n], True)]
-    return [(w, False) for w in words]
+            return (_part(words[0][:n], True),)
+    return tuple(_part(w, False) for w in words)
 
 
 # Words a passage may put between those of a phrase: "working from outside your country" mentions
@@ -180,13 +190,13 @@ def _term_pattern(term: str) -> str:
 
 
 @cache
-def _loose_parts(term: str) -> list[tuple[str, bool]] | None:
+def _loose_parts(term: str) -> Parts | None:
     """The content words of a phrase, each as (letters, by prefix?), or None for a phrase that has
     fewer than two (a "day off" is not any "day")."""
     content = [w for w in _WORD.findall(term) if w not in STOPWORDS]
     if len(content) < 2:
         return None
-    return [_term_parts(w)[0] for w in content]
+    return tuple(_term_parts(w)[0] for w in content)
 
 
 def _plural(word: str) -> str:
