@@ -1176,3 +1176,30 @@ def test_the_first_sentence_of_an_faq_question_is_not_an_answer(settings, tmp_pa
     assert a.status == "answered", a.answer
     assert not a.answer.startswith("I'm ill and can't come in"), a.answer
     assert "Telephone your line manager" in a.answer, a.answer
+
+
+LEGAL_HANDBOOK = """# Staff Handbook
+
+## 5.2 Annual leave
+
+(a) A full-time employee is entitled to 4 weeks of paid annual leave for each year of service. For an
+indoor employee this is 140 hours.
+(b) A seven-day shift worker is entitled to an additional week of annual leave.
+(c) Part-time employees accrue annual leave on a pro rata basis.
+
+## 5.3 Personal leave
+
+(a) A full-time employee is entitled to 10 days of paid personal leave each year, which accumulates
+from year to year. (b) A medical certificate is required for an absence of more than 2 consecutive days.
+"""
+
+
+def test_an_answer_quotes_a_clause_without_its_neighbours_or_its_label(settings, tmp_path) -> None:
+    # Legal drafting letters its clauses; joined into one paragraph they read as one run-on sentence, and an
+    # answer about shift workers quoted the clauses around it too.
+    assistant = _assistant_over(settings, tmp_path, "handbook.md", LEGAL_HANDBOOK)
+    a = assistant.ask("Do shift workers get extra annual leave?")
+    assert a.status == "answered", a.answer
+    shift = next(s for s in _sentences(a.answer) if "seven-day shift worker" in s)
+    assert shift.startswith("A seven-day shift worker"), a.answer
+    assert "pro rata" not in shift and "140 hours" not in shift, a.answer

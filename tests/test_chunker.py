@@ -32,6 +32,25 @@ def test_list_items_stay_separate_units() -> None:
     ]
 
 
+def test_lettered_clauses_are_sentences_of_their_own() -> None:
+    # A PDF's lines joined into one paragraph: each clause still starts a sentence.
+    para = (
+        "(a) A full-time employee is entitled to 4 weeks of annual leave. For an indoor employee this is "
+        "140 hours. (b) A shift worker is entitled to an additional week. (iv) Part-time employees accrue "
+        "pro rata. See clause 5.2(b) for casuals."
+    )
+    assert split_sentences(para) == [
+        "(a) A full-time employee is entitled to 4 weeks of annual leave.",
+        "For an indoor employee this is 140 hours.",
+        "(b) A shift worker is entitled to an additional week.",
+        "(iv) Part-time employees accrue pro rata.",
+        "See clause 5.2(b) for casuals.",
+    ]
+    # Clauses on lines of their own, without full stops, are items as bullets are.
+    rates = "(a) Saturday: 50% (time and a half);\n(b) Sunday: 100% (double time);\n(c) public holiday: 150%."
+    assert split_sentences(rates) == rates.split("\n")
+
+
 def test_chunks_keep_section_page_and_fit_the_window() -> None:
     long_text = " ".join(f"Rule {i} says employees must file form T-{i} within {i} days." for i in range(60))
     doc = _doc(

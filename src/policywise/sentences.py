@@ -51,11 +51,14 @@ _ABBREVIATIONS = {
     "dec",
 }
 
+# What opens a list item or a clause: a bullet, "3." or "(3)", "b." or "(b)", "(iv)".
+LIST_MARKER = r"(?:[-*•]|\(?\d{1,3}[.)]|[a-z]\.|\(?[a-zA-Z]\)|\(?[ivxIVX]{1,4}\))"
 # A candidate boundary: end punctuation, optional closing quote/bracket, whitespace, then a capital,
-# digit, quote or bracket that starts the next sentence.
-_BOUNDARY = re.compile(r"([.!?])([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
+# digit, quote or bracket that starts the next sentence, or a clause's label: legal drafting runs
+# "... 152 hours. (b) A seven-day shift worker ..." together when a PDF's lines are joined.
+_BOUNDARY = re.compile(r"([.!?])([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9]|\((?:[a-zA-Z]|[ivx]{1,4})\)\s)")
 _MARKER_ONLY = re.compile(r"^\s*(?:[-*•]\s*)?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]$")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)]|[a-z][.)])\s+")
+_LIST_ITEM = re.compile(rf"^\s*{LIST_MARKER}\s+")
 
 
 def split_sentences(paragraph: str) -> list[str]:

@@ -25,6 +25,7 @@ from policywise.answer.scope import out_of_scope_places, places
 from policywise.facts import asks_for, has_fact
 from policywise.index.lexical import LexicalIndex, term_set, tokenize
 from policywise.index.store import PolicyIndex
+from policywise.sentences import LIST_MARKER
 from policywise.types import Citation, Hit, with_markers
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ SECONDARY_MARGIN = 0.2
 # its "It" keeps its cosine low.
 FACT_BONUS = 0.1
 
-_LEADING_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,3}[.)]|[a-z][.)])\s+")
+_LEADING_MARKER = re.compile(rf"^\s*{LIST_MARKER}\s+")
 # FAQ labels ("Q: ...", "A: ...") are layout, not content.
 _QA_LABEL = re.compile(r"^(?:q|a|question|answer)\s*[:.)]\s+", re.IGNORECASE)
 _MEMO_FIELD = re.compile(r"\b(to|from|cc|bcc|subject|re)\s*:")
@@ -469,7 +470,7 @@ MAX_LABEL_WORDS = 6
 
 def _item_label(c: Candidate) -> str | None:
     """The heading that says what a bulleted item is about, when the item does not say it itself."""
-    if c.lead_in is not None or not _ITEM_MARKER.match(c.raw) or ":" in c.text[:40]:
+    if c.lead_in is not None or not _LEADING_MARKER.match(c.raw) or ":" in c.text[:40]:
         return None
     heading = c.heading.strip(" :#")
     heading = re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", heading)  # "4.2 Dependent care" -> "Dependent care"
@@ -636,7 +637,6 @@ def _continues_example(c: Candidate, head: Candidate) -> bool:
     return start < 0 or end < 0 or "\n" not in text[start + len(head.raw) : end]
 
 
-_ITEM_MARKER = re.compile(r"^\s*(?:[-*•]|\(?[a-z]\)|\(?[ivx]{1,4}\)|\d{1,2}[.)])\s+", re.IGNORECASE)
 _CLAUSE_NUMBER = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2})+)\.?\s")
 # A table row as the loaders write it ("Years of service: 0-2 years; Days per year: 15; ...").
 _TABLE_ROW = re.compile(r"^[^:;\n]{1,60}: [^;\n]+(?:; [^:;\n]{1,60}: [^;\n]+)+$")
@@ -647,7 +647,7 @@ LIST_DECAY = 0.02
 def _is_item_of(item: Candidate, lead: Candidate) -> bool:
     if item.is_lead_in:
         return False
-    if _ITEM_MARKER.match(item.raw):
+    if _LEADING_MARKER.match(item.raw):
         return True
     # Numbered clauses: "3.4 ... as follows:" is completed by "3.4.1", "3.4.2", ...
     lead_number, item_number = _CLAUSE_NUMBER.match(lead.raw), _CLAUSE_NUMBER.match(item.raw)
