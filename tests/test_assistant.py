@@ -1203,3 +1203,25 @@ def test_an_answer_quotes_a_clause_without_its_neighbours_or_its_label(settings,
     shift = next(s for s in _sentences(a.answer) if "seven-day shift worker" in s)
     assert shift.startswith("A seven-day shift worker"), a.answer
     assert "pro rata" not in shift and "140 hours" not in shift, a.answer
+
+
+LONG_SERVICE = """# Leave Policy
+
+## Long service leave
+
+An employee with 10 years of continuous service is entitled to 13 weeks of paid long service leave.
+Long service leave may be taken in periods of at least one week, with 4 weeks' notice to the Manager.
+
+## Annual leave
+
+A full-time employee is entitled to 4 weeks of paid annual leave for each year of service.
+"""
+
+
+def test_an_abbreviation_the_policies_spell_out_is_answered(settings, tmp_path) -> None:
+    assistant = _assistant_over(settings, tmp_path, "leave.md", LONG_SERVICE)
+    a = assistant.ask("LSL after 10 yrs?")
+    assert a.status == "answered", a.answer
+    assert "13 weeks" in a.answer, a.answer
+    assert "abbreviation_spelled_out" in a.flags
+    assert a.question.startswith("LSL (long service leave)")

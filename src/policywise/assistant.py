@@ -231,6 +231,9 @@ class Assistant:
         question_text, fixes = self.retriever.correct_spelling(question_text)
         if fixes:
             flags.append("spelling_corrected")
+        question_text, spelled = self.retriever.spell_out(question_text)
+        if spelled:
+            flags.append("abbreviation_spelled_out")
 
         t = time.perf_counter()
         search = self.retriever.search(question_text)

@@ -15,6 +15,7 @@ import os
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 
 from policywise.config import Settings
 from policywise.facts import asked_object, asks_for, has_fact
+from policywise.index.abbreviations import Abbreviations
 from policywise.index.embedder import Embedder
 from policywise.index.employer import EmployerNames
 from policywise.index.lexical import without_chat_fillers
@@ -108,6 +110,8 @@ class Retriever:
         )
         self._lock = threading.Lock()
         self._speller: SpellingCorrector | None = None
+        self._abbreviations: Abbreviations | None = None
+        self._counts: Counter[str] | None = None
         self._topics: TopicCoverage | None = None
         self._sites: SiteNames | None = None
         self._employer: EmployerNames | None = None
@@ -119,10 +123,25 @@ class Retriever:
         if self._speller is None:
             with self._lock:
                 if self._speller is None:
-                    self._speller = SpellingCorrector(
-                        word_counts(self.index.chunks.texts()), self.embedder.in_vocabulary
-                    )
+                    self._speller = SpellingCorrector(self._word_counts(), self.embedder.in_vocabulary)
         return self._speller.correct(text)
+
+    def spell_out(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """``text`` with the policies' phrase after each abbreviation they never use (see
+        index/abbreviations.py)."""
+        if self._abbreviations is None:
+            with self._lock:
+                if self._abbreviations is None:
+                    counts = self._word_counts()
+                    self._abbreviations = Abbreviations(
+                        self._passages, counts.__contains__, self.embedder.in_vocabulary
+                    )
+        return self._abbreviations.spell_out(text)
+
+    def _word_counts(self) -> Counter[str]:
+        if self._counts is None:
+            self._counts = word_counts(self.index.chunks.texts())
+        return self._counts
 
     def embed_query(self, text: str) -> np.ndarray:
         """The question's vector, embedded without the employer's name (index/employer.py) and without
@@ -227,6 +246,7 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         query, _ = self.correct_spelling(query)
+        query, _ = self.spell_out(query)
         k = k or self.settings.top_k
         n = max(self.settings.candidates, k)
         t0 = time.perf_counter()

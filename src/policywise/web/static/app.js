@@ -191,7 +191,8 @@
       );
     }
     var flags = Array.isArray(data.flags) ? data.flags : [];
-    if (flags.indexOf("spelling_corrected") >= 0 && data.question) {
+    var rewritten = flags.indexOf("spelling_corrected") >= 0 || flags.indexOf("abbreviation_spelled_out") >= 0;
+    if (rewritten && data.question) {
       this.body.appendChild(el("p", "answer-hint", "Searched for: " + String(data.question)));
     }
     if (state === "answered" && flags.indexOf("partially_answered") >= 0) {
