@@ -1223,5 +1223,5 @@ def test_an_abbreviation_the_policies_spell_out_is_answered(settings, tmp_path) 
     a = assistant.ask("LSL after 10 yrs?")
     assert a.status == "answered", a.answer
     assert "13 weeks" in a.answer, a.answer
-    assert "abbreviation_spelled_out" in a.flags
+    assert "policy_words_added" in a.flags
     assert a.question.startswith("LSL (long service leave)")

@@ -231,9 +231,9 @@ class Assistant:
         question_text, fixes = self.retriever.correct_spelling(question_text)
         if fixes:
             flags.append("spelling_corrected")
-        question_text, spelled = self.retriever.spell_out(question_text)
-        if spelled:
-            flags.append("abbreviation_spelled_out")
+        question_text, added = self.retriever.in_policy_words(question_text)
+        if added:
+            flags.append("policy_words_added")
 
         t = time.perf_counter()
         search = self.retriever.search(question_text)

@@ -31,7 +31,7 @@ from policywise.index.lexical import without_chat_fillers
 from policywise.index.sites import SiteNames
 from policywise.index.spelling import SpellingCorrector, word_counts
 from policywise.index.store import PolicyIndex
-from policywise.index.topics import Topic, TopicCoverage, mentions
+from policywise.index.topics import Topic, TopicCoverage, equivalent_terms, mentions
 from policywise.ingest.chunker import chunker_settings
 from policywise.types import Hit, headed_text, header_text
 
@@ -111,6 +111,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._speller: SpellingCorrector | None = None
         self._abbreviations: Abbreviations | None = None
+        self._equivalents: TopicCoverage | None = None
         self._counts: Counter[str] | None = None
         self._topics: TopicCoverage | None = None
         self._sites: SiteNames | None = None
@@ -126,17 +127,34 @@ class Retriever:
                     self._speller = SpellingCorrector(self._word_counts(), self.embedder.in_vocabulary)
         return self._speller.correct(text)
 
-    def spell_out(self, text: str) -> tuple[str, list[tuple[str, str]]]:
-        """``text`` with the policies' phrase after each abbreviation they never use (see
-        index/abbreviations.py)."""
-        if self._abbreviations is None:
+    def in_policy_words(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """``text`` with the policies' own words added after the asker's where the policies never use the
+        asker's: an abbreviation spelled out ("LSL (long service leave)", index/abbreviations.py), and
+        another country's term for the same thing ("sick days (personal/carer's leave)", "401k
+        (superannuation)"; data/equivalent_terms.json). Neither BM25 nor the sentence model knows that
+        they mean what the policies say. Returns the (asker's, policies') pairs too."""
+        abbreviations, equivalents = self._policy_words()
+        text, added = abbreviations.spell_out(text)
+        for topic, term, (start, end) in sorted(equivalents.lexicon.naming(text), key=lambda x: -x[2][0]):
+            if equivalents.uses(term):
+                continue
+            wording = equivalents.wording(topic)
+            if wording is None or wording in text.lower():
+                continue
+            added.append((text[start:end], wording))
+            text = f"{text[:end]} ({wording}){text[end:]}"
+        return text, added
+
+    def _policy_words(self) -> tuple[Abbreviations, TopicCoverage]:
+        if self._abbreviations is None or self._equivalents is None:
             with self._lock:
-                if self._abbreviations is None:
+                if self._abbreviations is None or self._equivalents is None:
                     counts = self._word_counts()
                     self._abbreviations = Abbreviations(
                         self._passages, counts.__contains__, self.embedder.in_vocabulary
                     )
-        return self._abbreviations.spell_out(text)
+                    self._equivalents = TopicCoverage(self._passages, equivalent_terms())
+        return self._abbreviations, self._equivalents
 
     def _word_counts(self) -> Counter[str]:
         if self._counts is None:
@@ -203,6 +221,10 @@ class Retriever:
         coverage.warm()
         self._site_names()
         self._employer_names()
+        _, equivalents = self._policy_words()
+        for topic in equivalents.lexicon.topics:  # which of each group's terms the policies use (~50 ms)
+            for term in topic.terms:
+                equivalents.uses(term)
         lexicon = coverage.lexicon
         cache = self.settings.model_cache_dir
         name = f"topic-labels-{self.embedder.name}-{self.embedder.conversion}-{lexicon.digest[:12]}.npy"
@@ -246,7 +268,7 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         query, _ = self.correct_spelling(query)
-        query, _ = self.spell_out(query)
+        query, _ = self.in_policy_words(query)
         k = k or self.settings.top_k
         n = max(self.settings.candidates, k)
         t0 = time.perf_counter()

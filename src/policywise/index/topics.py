@@ -31,6 +31,7 @@ from importlib import resources
 from policywise.index.lexical import STOPWORDS, tokenize
 
 TOPICS_FILE = "policy_topics.json"
+EQUIVALENTS_FILE = "equivalent_terms.json"
 _WORD = re.compile(r"[a-z0-9]+")
 Parts = tuple[tuple[str, bool], ...]  # a term's words, each as (letters, matched by prefix?)
 
@@ -52,12 +53,12 @@ class TopicLexicon:
         self.digest = digest  # of the JSON it was read from: names cached label vectors
         # Up to four first letters of each term -> (its words, topic): a question is checked only against
         # the terms one of its words could begin (every topic's pattern on every question took ~2 ms).
-        self._by_anchor: dict[str, list[tuple[Parts, Topic]]] = {}
+        self._by_anchor: dict[str, list[tuple[Parts, Topic, str]]] = {}
         for topic in topics:
             for term in topic.terms:
                 anchor = _anchor(term)
                 if anchor:
-                    self._by_anchor.setdefault(anchor, []).append((_term_parts(term), topic))
+                    self._by_anchor.setdefault(anchor, []).append((_term_parts(term), topic, term))
 
     @classmethod
     def from_json(cls, text: str) -> TopicLexicon:
@@ -71,14 +72,19 @@ class TopicLexicon:
 
     def named_in(self, question: str) -> list[Topic]:
         """The topics whose terms the question uses, in the terms' own words."""
-        tokens = _WORD.findall(question.lower())
-        found: dict[str, Topic] = {}
+        return sorted((t for t, _, _ in self.naming(question)), key=lambda t: t.id)
+
+    def naming(self, question: str) -> list[tuple[Topic, str, tuple[int, int]]]:
+        """Each topic the question names, with the first of its terms it uses and where (characters)."""
+        spans = [m.span() for m in _WORD.finditer(question.lower())]
+        tokens = [question[a:b].lower() for a, b in spans]
+        found: dict[str, tuple[Topic, str, tuple[int, int]]] = {}
         for i, word in enumerate(tokens):
             for n in range(1, min(4, len(word)) + 1):
-                for parts, topic in self._by_anchor.get(word[:n], ()):
+                for parts, topic, term in self._by_anchor.get(word[:n], ()):
                     if topic.id not in found and _starts_at(parts, tokens, i):
-                        found[topic.id] = topic
-        return sorted(found.values(), key=lambda t: t.id)
+                        found[topic.id] = (topic, term, (spans[i][0], spans[i + len(parts) - 1][1]))
+        return list(found.values())
 
 
 def mentions(topic: Topic, text: str) -> bool:
@@ -215,7 +221,17 @@ def _forms(word: str) -> tuple[str, ...]:
 
 @cache
 def default_lexicon() -> TopicLexicon:
-    text = resources.files("policywise.data").joinpath(TOPICS_FILE).read_text(encoding="utf-8")
+    return _read_lexicon(TOPICS_FILE)
+
+
+@cache
+def equivalent_terms() -> TopicLexicon:
+    """Groups of terms that name the same thing in different countries' English (retrieve.py)."""
+    return _read_lexicon(EQUIVALENTS_FILE)
+
+
+def _read_lexicon(name: str) -> TopicLexicon:
+    text = resources.files("policywise.data").joinpath(name).read_text(encoding="utf-8")
     return TopicLexicon.from_json(text)
 
 
@@ -232,6 +248,7 @@ class TopicCoverage:
         self._texts = texts
         self.lexicon = lexicon or default_lexicon()
         self._known: dict[str, bool] = {}
+        self._terms: dict[str, bool] = {}
         self._words: frozenset[str] | None = None
         self._sorted_words: list[str] = []
         self._lock = threading.Lock()
@@ -256,6 +273,23 @@ class TopicCoverage:
             with self._lock:
                 self._known[topic.id] = known
         return known
+
+    def uses(self, term: str) -> bool:
+        """Whether a passage words ``term`` (as a passage mentions a topic: see _term_pattern)."""
+        known = self._terms.get(term)
+        if known is None:
+            self.warm()
+            assert self._words is not None
+            known = _could_match(term, self._words, self._sorted_words) and any(
+                _terms_regex((term,)).search(text) for text in self._texts()
+            )
+            with self._lock:
+                self._terms[term] = known
+        return known
+
+    def wording(self, topic: Topic) -> str | None:
+        """The first of the topic's terms the policies use: how this corpus words the topic."""
+        return next((term for term in topic.terms if self.uses(term)), None)
 
     def missing(self, question: str) -> list[Topic]:
         """Topics the question names that no passage of the corpus mentions."""

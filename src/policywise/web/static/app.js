@@ -191,7 +191,7 @@
       );
     }
     var flags = Array.isArray(data.flags) ? data.flags : [];
-    var rewritten = flags.indexOf("spelling_corrected") >= 0 || flags.indexOf("abbreviation_spelled_out") >= 0;
+    var rewritten = flags.indexOf("spelling_corrected") >= 0 || flags.indexOf("policy_words_added") >= 0;
     if (rewritten && data.question) {
       this.body.appendChild(el("p", "answer-hint", "Searched for: " + String(data.question)));
     }
