@@ -51,6 +51,27 @@ def test_lettered_clauses_are_sentences_of_their_own() -> None:
     assert split_sentences(rates) == rates.split("\n")
 
 
+def test_a_table_of_contents_is_not_a_passage() -> None:
+    contents = "\n".join(
+        ["PART 4 - HOURS OF WORK | 8", "4.1 Ordinary hours | 8", "4.5 Overtime | 9", "4.6 TOIL | 9"]
+    )
+    leaders = "\n".join(
+        f"{title} ........ {page}"
+        for title, page in [("Hours", 8), ("Overtime", 9), ("TOIL", 9), ("Breaks", 10)]
+    )
+    grades = "Grade 1 | 38\nGrade 2 | 40\nGrade 3 | 42\nGrade 4 | 44"
+    doc = _doc(
+        [
+            Section(("Staff Handbook", "Contents"), contents, page=2),
+            Section(("Staff Handbook", "Overview"), leaders, page=3),
+            Section(("Staff Handbook", "Ordinary hours by grade"), grades, page=8),
+            Section(("Staff Handbook", "4.5 Overtime"), "Overtime is paid at time and a half.", page=9),
+        ]
+    )
+    sections = {c.section for c in chunk_document(doc)}
+    assert sections == {"Staff Handbook > Ordinary hours by grade", "Staff Handbook > 4.5 Overtime"}
+
+
 def test_chunks_keep_section_page_and_fit_the_window() -> None:
     long_text = " ".join(f"Rule {i} says employees must file form T-{i} within {i} days." for i in range(60))
     doc = _doc(

@@ -9,6 +9,8 @@ passage keeps its id across rebuilds.
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 from dataclasses import dataclass
 
 from policywise.config import Settings
@@ -16,7 +18,15 @@ from policywise.models import count_tokens, get_spec
 from policywise.sentences import split_sentences
 from policywise.types import Chunk, Document, Section, header_text
 
+logger = logging.getLogger(__name__)
+
 CHUNKER_VERSION = 2  # 2: table rows labelled with their headers
+# A table of contents lists section titles with their pages ("4.4 Rostered days off | 9", "Overtime .... 9"):
+# as a passage it matches every question about those sections and answers none ("PART 1 - PRELIMINARY:
+# 4.4 Rostered days off; 4: 9" was quoted as an answer).
+_CONTENTS_HEADING = re.compile(r"(?:table of )?contents|index", re.IGNORECASE)
+_PAGE_REFERENCE = re.compile(r"(?:\s*\|\s*|\s*\.{2,}\s*|\s+)(?:\d{1,3}|[ivxlc]{1,6})$", re.IGNORECASE)
+_DOT_LEADER = re.compile(r"\.{4,}\s*\d{1,3}$")
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,9 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
     for s_index, section in enumerate(doc.sections):
         if not section.text.strip():
             continue
+        if is_contents(section):
+            logger.debug("%s: section %r is a table of contents, not indexed", doc.source, section.heading)
+            continue
         sid = section_id(doc.source, s_index, section)
         heading = section.heading
         header_cost = count_tokens([header_text(doc.title, heading)])[0] - 2  # minus [CLS]/[SEP]
@@ -82,6 +95,19 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
     # Count once at the end on the exact embedded text, so the bound is verified, not estimated.
     counts = count_tokens([c.embed_text() for c in chunks])
     return [_with_tokens(c, n) for c, n in zip(chunks, counts, strict=True)]
+
+
+def is_contents(section: Section) -> bool:
+    """Whether a section is a table of contents: headed "Contents" with most lines ending in a page number,
+    or nearly all lines with dot leaders to one. A table of figures under another heading ("Grade 3 | 38")
+    is content."""
+    lines = [ln.strip() for ln in section.text.splitlines() if ln.strip()]
+    if len(lines) < 4:
+        return False
+    innermost = section.heading_path[-1] if section.heading_path else section.heading
+    if _CONTENTS_HEADING.fullmatch(innermost.strip(" :#")):
+        return sum(1 for ln in lines if _PAGE_REFERENCE.search(ln)) >= 0.6 * len(lines)
+    return sum(1 for ln in lines if _DOT_LEADER.search(ln)) >= 0.8 * len(lines)
 
 
 def _with_tokens(c: Chunk, n: int) -> Chunk:
