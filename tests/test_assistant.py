@@ -948,6 +948,21 @@ def test_amounts_in_the_forms_policies_write_them(text, states_amount) -> None:
 
 
 @pytest.mark.parametrize(
+    "text,states_frequency",
+    [
+        ("Salaries are paid fortnightly in arrears", True),
+        ("Timesheets are approved on a bi-weekly cycle", True),
+        ("Pay runs are semi-monthly", True),
+        ("Salaries are paid by electronic funds transfer", False),
+    ],
+)
+def test_frequencies_in_the_words_policies_use(text, states_frequency) -> None:
+    from policywise.facts import has_fact
+
+    assert has_fact("frequency", text) is states_frequency
+
+
+@pytest.mark.parametrize(
     "question,kind",
     [
         ("When do benefits start?", "date"),
@@ -1225,3 +1240,29 @@ def test_an_abbreviation_the_policies_spell_out_is_answered(settings, tmp_path) 
     assert "13 weeks" in a.answer, a.answer
     assert "policy_words_added" in a.flags
     assert a.question.startswith("LSL (long service leave)")
+
+
+PAY_HANDBOOK = """# Pay and Hours
+
+## Pay
+
+Salaries are paid fortnightly in arrears by electronic funds transfer. Overtime is paid at time and a half
+for the first 3 hours and double time after that.
+
+## Rosters
+
+Rosters follow a 4-week schedule and are published at least 14 days in advance. A roster may be changed on
+7 days' notice. Shift swaps need the Coordinator's approval.
+"""
+
+
+def test_a_follow_up_about_what_the_policies_lack_is_not_answered_from_elsewhere(settings, tmp_path) -> None:
+    # "the vesting schedule" is the options', and no policy says "vesting": the roster schedule is no answer.
+    assistant = _assistant_over(settings, tmp_path, "pay.md", PAY_HANDBOOK)
+    a = assistant.ask("Do we get stock options? What's the vesting schedule like?")
+    assert a.status != "answered", a.answer
+    assert "stock options" in a.answer, a.answer
+    # A part the policies do answer still is.
+    b = assistant.ask("Do we get stock options? How often are salaries paid?")
+    assert b.status == "answered", b.answer
+    assert "fortnightly" in b.answer and "partially_answered" in b.flags, b.answer

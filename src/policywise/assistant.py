@@ -28,6 +28,7 @@ from policywise.answer.extractive import Composition, ExtractiveComposer, merge_
 from policywise.answer.prompts import answer_messages, rewrite_messages
 from policywise.config import Settings
 from policywise.facts import asks_for
+from policywise.index.lexical import tokenize
 from policywise.index.store import current_generation
 from policywise.index.topics import Topic, mentions
 from policywise.ops.circuit_breaker import CircuitBreaker
@@ -44,6 +45,10 @@ OLD_INDEX_GRACE_S = 60.0
 # Below this the best sentence is not an answer (docs/evaluation.md: chosen so that at most ~3% of
 # answerable questions are turned away on either eval set).
 MIN_SENTENCE_SCORE = 0.55
+# A part of a question that also names a topic the policies lack must match on its own (_stands_alone).
+PART_MIN_COS = 0.5
+# Words that shape a question rather than name what it is about: policies need not use them.
+_QUESTION_TERMS = frozenset(tokenize("often usually like exactly actually ever anything anyone someone"))
 NOT_FOUND_MESSAGE = "I couldn't find this in the company policies. {contact} can help with it."  # HR_CONTACT
 TOPIC_MISSING_MESSAGE = "The company policies don't mention {topics}. {contact} can help with it."
 PROVIDERS = ("extractive", "llm")
@@ -337,6 +342,8 @@ class Assistant:
                     found.hits,
                     max_sentences=-(-limit // len(parts)),  # rounded up
                 )
+                if topic_reason is not None and not self._stands_alone(part, comp):
+                    continue  # a follow-up about what the policies lack: "What's the vesting schedule like?"
                 if judge(part, comp.best_score, comp.text, MIN_SENTENCE_SCORE).answerable:
                     answered.append(comp)
             if answered:
@@ -348,6 +355,14 @@ class Assistant:
                 return Composition(), Evidence(False, topic_reason, None), search.hits
         whole = self.composer.compose(question, qvec, search.hits, max_sentences=limit)
         return whole, judge(question, whole.best_score, whole.text, MIN_SENTENCE_SCORE), search.hits
+
+    def _stands_alone(self, part: str, comp: Composition) -> bool:
+        """Whether a part of a question that also asks about a topic the policies lack is answered in its
+        own right: the policies use all of its terms, or a sentence is close to it. "Does the company offer
+        stock options? What's the vesting schedule like?" asks how the options vest; no policy says
+        "vesting", and the schedules it finds instead (0.41 at best) answer something else."""
+        unknown = set(self.retriever.index.lexical.unknown_terms(part)) - _QUESTION_TERMS
+        return comp.best_cos >= PART_MIN_COS or not unknown
 
     def _off_topic(self, question: str, focus: Topic | None, composition: Composition) -> str | None:
         """Why an extractive answer to a question about a policy topic is not one, or None.

@@ -48,7 +48,9 @@ _PATTERNS = {
     "duration": re.compile(rf"\b{_NUM}[\s-]+{_UNITS}\b|\bwithin\b|\buntil\b", re.I),
     "frequency": re.compile(
         rf"\bevery\b|\beach\b|\bper\b|\bannual(?:ly)?\b|\bmonthly\b|\bweekly\b|\bdaily\b|\bquarterly\b|"
-        rf"\byearly\b|\bonce\b|\btwice\b|\b{_NUM}\s+times\b",
+        rf"\byearly\b|\bonce\b|\btwice\b|\b{_NUM}\s+times\b|"
+        # "paid fortnightly", "semi-monthly pay periods", "bi-annual review"
+        rf"\bfortnightly\b|\b(?:bi|semi)-?(?:weekly|monthly|annual(?:ly)?)\b|\bhourly\b",
         re.I,
     ),
 }

@@ -292,6 +292,10 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
+    def unknown_terms(self, query: str) -> list[str]:
+        """The query's terms (stemmed) that no passage uses."""
+        return [tok for tok in dict.fromkeys(tokenize(query)) if tok not in self._df]
+
     def coverage(self, query: str, text: str) -> float:
         """IDF-weighted share of the query's terms that occur in ``text`` (0..1).
 
