@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from policywise.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from policywise.assistant import Assistant
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_POLICIES = ROOT / "data" / "policies"
@@ -20,6 +25,18 @@ EXTERNAL_CORPUS = ROOT.parent / "shared" / "corpora" / "external-1"
 def settings() -> Settings:
     # Tests never depend on the developer's environment beyond defaults.
     return load_settings(env={})
+
+
+def assistant_over(settings: Settings, root: Path, name: str, text: str, **others: str) -> Assistant:
+    """An offline Assistant over a corpus written by the test: one document, and ``others`` by file name."""
+    from policywise.assistant import Assistant
+    from policywise.ingest.pipeline import ingest
+
+    (root / "policies").mkdir()
+    for file_name, body in {name: text, **others}.items():
+        (root / "policies" / file_name).write_text(body, encoding="utf-8")
+    ingest([root / "policies"], settings, index_root=root / "index")
+    return Assistant(replace(settings, vector_store_path=root / "index"))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pytest
 
+from conftest import assistant_over
 from llm_server import Hang, Malformed, Reply, Status, StreamCut, StreamReply, llm_server  # noqa: F401
 from policywise.assistant import Assistant
 from policywise.retrieve import open_retriever
@@ -390,20 +391,9 @@ A: Yes. Always connect through the company VPN.
 """
 
 
-def _assistant_over(settings, root, name: str, text: str, **others: str) -> Assistant:
-    """An offline Assistant over a corpus written by the test: one document, and ``others`` by file name."""
-    from policywise.ingest.pipeline import ingest
-
-    (root / "policies").mkdir()
-    for file_name, body in {name: text, **others}.items():
-        (root / "policies" / file_name).write_text(body, encoding="utf-8")
-    ingest([root / "policies"], settings, index_root=root / "index")
-    return Assistant(replace(settings, vector_store_path=root / "index"))
-
-
 @pytest.fixture(scope="module")
 def faq_assistant(settings, tmp_path_factory):
-    return _assistant_over(settings, tmp_path_factory.mktemp("faq"), "remote_work.md", FAQ_POLICY)
+    return assistant_over(settings, tmp_path_factory.mktemp("faq"), "remote_work.md", FAQ_POLICY)
 
 
 def test_faq_questions_lead_to_their_answers(faq_assistant) -> None:
@@ -439,7 +429,7 @@ def one_document(settings, tmp_path_factory):
 
     def make(name: str, text: str) -> Assistant:
         if text not in made:
-            made[text] = _assistant_over(settings, tmp_path_factory.mktemp("doc"), name, text)
+            made[text] = assistant_over(settings, tmp_path_factory.mktemp("doc"), name, text)
         return made[text]
 
     return make
@@ -569,7 +559,7 @@ Sessions in company web applications end after 12 hours.
 def test_a_rule_two_policies_state_is_quoted_once(settings, tmp_path) -> None:
     """The password policy repeats the device policy's 5-minute lock: quoting both adds a citation and no
     fact."""
-    a = _assistant_over(settings, tmp_path, "device.md", DEVICE_POLICY, **{"passwords.md": PASSWORD_POLICY})
+    a = assistant_over(settings, tmp_path, "device.md", DEVICE_POLICY, **{"passwords.md": PASSWORD_POLICY})
     answer = a.ask("What's the keyboard shortcut to lock my laptop, and does it lock on its own?")
     assert answer.status == "answered", answer.answer
     assert answer.answer.count("after 5 minutes of inactivity") == 1, answer.answer
@@ -624,7 +614,7 @@ Medical coverage starts on the first day of employment.
 
 def test_a_summary_of_the_leading_policy_is_not_quoted_beside_it(settings, tmp_path) -> None:
     """The overview sums up the remote-work policy by name; the policy itself answers and is cited."""
-    a = _assistant_over(settings, tmp_path, "remote.md", REMOTE_POLICY, **{"benefits.md": BENEFITS_OVERVIEW})
+    a = assistant_over(settings, tmp_path, "remote.md", REMOTE_POLICY, **{"benefits.md": BENEFITS_OVERVIEW})
     answer = a.ask("Is there a home office stipend for remote employees, and what can I spend it on?")
     assert answer.status == "answered", answer.answer
     assert "$500" in answer.answer, answer.answer
@@ -720,7 +710,7 @@ A second meal break of 30 minutes is due after 10 hours of work in California.
 
 @pytest.fixture(scope="module")
 def scoped_assistant(settings, tmp_path_factory):
-    return _assistant_over(settings, tmp_path_factory.mktemp("scoped"), "meal_breaks.md", SCOPED_POLICY)
+    return assistant_over(settings, tmp_path_factory.mktemp("scoped"), "meal_breaks.md", SCOPED_POLICY)
 
 
 def test_a_section_for_one_place_does_not_answer_for_everyone(scoped_assistant) -> None:
@@ -809,7 +799,7 @@ Between 13 and 24 months after completion you repay 50% of its cost.
 
 @pytest.fixture(scope="module")
 def bands_assistant(settings, tmp_path_factory):
-    return _assistant_over(settings, tmp_path_factory.mktemp("bands"), "leave.md", BANDS_POLICY)
+    return assistant_over(settings, tmp_path_factory.mktemp("bands"), "leave.md", BANDS_POLICY)
 
 
 @pytest.mark.parametrize(
@@ -1000,7 +990,7 @@ LONG_TABLE_POLICY = "\n".join(
 
 @pytest.fixture(scope="module")
 def long_table_assistant(settings, tmp_path_factory):
-    return _assistant_over(settings, tmp_path_factory.mktemp("longtable"), "awards.md", LONG_TABLE_POLICY)
+    return assistant_over(settings, tmp_path_factory.mktemp("longtable"), "awards.md", LONG_TABLE_POLICY)
 
 
 def test_the_askers_row_is_found_in_a_table_longer_than_a_chunk(long_table_assistant) -> None:
@@ -1046,7 +1036,7 @@ Hours in the bank accrue at 0.0231 hours per paid hour worked, whatever your len
 
 
 def test_a_list_of_related_policies_does_not_answer_for_them(settings, tmp_path) -> None:
-    a = _assistant_over(settings, tmp_path, "sick.md", REFERENCES_POLICY).ask(
+    a = assistant_over(settings, tmp_path, "sick.md", REFERENCES_POLICY).ask(
         "What is the Extended Illness Bank accrual rate?"
     )
     assert a.status == "answered" and "0.0231" in _sentences(a.answer)[0], a.answer
@@ -1139,7 +1129,7 @@ For example, a part-time employee who works three days a week earns 13.2 days of
 def test_the_table_completing_a_lead_in_answers_with_it(settings, tmp_path) -> None:
     # The example repeats the question's words ("earns ... days of annual leave per year"), the table's rows
     # none of them: they answer through their lead-in, whose match they share, as a list's items do.
-    assistant = _assistant_over(settings, tmp_path, "annual_leave.md", LEAVE_TABLE_POLICY)
+    assistant = assistant_over(settings, tmp_path, "annual_leave.md", LEAVE_TABLE_POLICY)
     a = assistant.ask("How many days of annual leave do I get per year?")
     assert a.status == "answered", a.answer
     assert "based on their length of service: Length of service:" in a.answer, a.answer
@@ -1165,7 +1155,7 @@ the People Team arranges an occupational health referral.
 def test_a_sentence_about_the_document_is_not_an_answer(settings, tmp_path) -> None:
     # "This FAQ explains what to do if you are unwell..." reads like every question about the FAQ's subject
     # (it was the whole answer); what the FAQ says leads.
-    assistant = _assistant_over(settings, tmp_path, "sickness.md", SICKNESS_FAQ)
+    assistant = assistant_over(settings, tmp_path, "sickness.md", SICKNESS_FAQ)
     a = assistant.ask("What happens if my absence becomes long-term?")
     assert a.status == "answered", a.answer
     first = _sentences(a.answer)[0]
@@ -1186,7 +1176,7 @@ Only to countries on the approved travel list, and only with the VPN switched on
 
 def test_the_first_sentence_of_an_faq_question_is_not_an_answer(settings, tmp_path) -> None:
     # "I'm ill and can't come in." is how the asker's situation opens the question, not what the FAQ says.
-    assistant = _assistant_over(settings, tmp_path, "sickness_faq.md", TWO_SENTENCE_QUESTIONS)
+    assistant = assistant_over(settings, tmp_path, "sickness_faq.md", TWO_SENTENCE_QUESTIONS)
     a = assistant.ask("I'm ill and can't come in. What should I do?")
     assert a.status == "answered", a.answer
     assert not a.answer.startswith("I'm ill and can't come in"), a.answer
@@ -1212,7 +1202,7 @@ from year to year. (b) A medical certificate is required for an absence of more 
 def test_an_answer_quotes_a_clause_without_its_neighbours_or_its_label(settings, tmp_path) -> None:
     # Legal drafting letters its clauses; joined into one paragraph they read as one run-on sentence, and an
     # answer about shift workers quoted the clauses around it too.
-    assistant = _assistant_over(settings, tmp_path, "handbook.md", LEGAL_HANDBOOK)
+    assistant = assistant_over(settings, tmp_path, "handbook.md", LEGAL_HANDBOOK)
     a = assistant.ask("Do shift workers get extra annual leave?")
     assert a.status == "answered", a.answer
     shift = next(s for s in _sentences(a.answer) if "seven-day shift worker" in s)
@@ -1234,7 +1224,7 @@ A full-time employee is entitled to 4 weeks of paid annual leave for each year o
 
 
 def test_an_abbreviation_the_policies_spell_out_is_answered(settings, tmp_path) -> None:
-    assistant = _assistant_over(settings, tmp_path, "leave.md", LONG_SERVICE)
+    assistant = assistant_over(settings, tmp_path, "leave.md", LONG_SERVICE)
     a = assistant.ask("LSL after 10 yrs?")
     assert a.status == "answered", a.answer
     assert "13 weeks" in a.answer, a.answer
@@ -1258,7 +1248,7 @@ Rosters follow a 4-week schedule and are published at least 14 days in advance. 
 
 def test_a_follow_up_about_what_the_policies_lack_is_not_answered_from_elsewhere(settings, tmp_path) -> None:
     # "the vesting schedule" is the options', and no policy says "vesting": the roster schedule is no answer.
-    assistant = _assistant_over(settings, tmp_path, "pay.md", PAY_HANDBOOK)
+    assistant = assistant_over(settings, tmp_path, "pay.md", PAY_HANDBOOK)
     a = assistant.ask("Do we get stock options? What's the vesting schedule like?")
     assert a.status != "answered", a.answer
     assert "stock options" in a.answer, a.answer

@@ -3,10 +3,9 @@ leave"), and another country's term for what they name ("sick days" for "persona
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
+from conftest import assistant_over
 from policywise.assistant import Assistant
 from policywise.index.abbreviations import Abbreviations
 from policywise.index.embedder import Embedder
@@ -68,13 +67,7 @@ Vacation plans over Christmas should be lodged by 30 November.
 
 @pytest.fixture(scope="module")
 def australian(settings, tmp_path_factory) -> Assistant:
-    from policywise.ingest.pipeline import ingest
-
-    root = tmp_path_factory.mktemp("au")
-    (root / "policies").mkdir()
-    (root / "policies" / "handbook.md").write_text(AUSTRALIAN_HANDBOOK, encoding="utf-8")
-    ingest([root / "policies"], settings, index_root=root / "index")
-    return Assistant(replace(settings, vector_store_path=root / "index"))
+    return assistant_over(settings, tmp_path_factory.mktemp("au"), "handbook.md", AUSTRALIAN_HANDBOOK)
 
 
 def test_another_countrys_word_is_followed_by_the_policies_word(australian) -> None:

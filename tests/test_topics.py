@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import SMALL_DOCS
+from conftest import SMALL_DOCS, assistant_over
 from policywise.assistant import Assistant
 from policywise.index.topics import TopicCoverage, TopicLexicon, default_lexicon
 from policywise.ingest.pipeline import ingest
@@ -194,11 +194,7 @@ Remote employees also receive a phone allowance of $40 per month.
 
 @pytest.fixture(scope="module")
 def stipend_assistant(settings, tmp_path_factory):
-    root = tmp_path_factory.mktemp("stipend")
-    (root / "policies").mkdir()
-    (root / "policies" / "remote.md").write_text(STIPEND_POLICY, encoding="utf-8")
-    ingest([root / "policies"], settings, index_root=root / "index")
-    return Assistant(replace(settings, vector_store_path=root / "index"))
+    return assistant_over(settings, tmp_path_factory.mktemp("stipend"), "remote.md", STIPEND_POLICY)
 
 
 def test_an_amount_stated_about_another_topic_does_not_answer(stipend_assistant) -> None:
