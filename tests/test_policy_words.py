@@ -17,7 +17,8 @@ PASSAGES = [
     "Long service leave may be taken in periods of at least one week.",
     "Time off in lieu (TOIL) of overtime must be taken within 6 months.",
     "Report to the Chief Financial Officer. Staff who work at the depot sign in.",
-    "All work at the depot is logged.",
+    "Work at the depot is logged.",
+    "Annual leave loading is 17.5%. Annual leave loading is paid with the leave.",
 ]
 
 
@@ -45,6 +46,7 @@ def test_an_abbreviation_is_followed_by_the_phrase_the_policies_use(abbreviation
         "wat happens at the depot",  # "work at the" spells it, but a term does not end in "the"
         "Can the LSL (long service leave) be cashed out?",  # spelled out already
         "Which OS do laptops run?",  # two letters stand for too much
+        "ALL STAFF GET ANNUAL LEAVE?",  # all in capitals: "ALL" is a word, not "annual leave loading"
     ],
 )
 def test_what_is_not_taken_for_an_abbreviation(abbreviations, question) -> None:

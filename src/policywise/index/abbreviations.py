@@ -42,12 +42,13 @@ class Abbreviations:
         added: list[tuple[str, str]] = []
         out: list[str] = []
         last = 0
+        shouting = text.isupper()  # "HOW MANY SICK DAYS": capitals say nothing about any one word
         for m in _TOKEN.finditer(text):
             token = m.group(0)
             lower = token.lower()
             if self._in_corpus(lower):
                 continue
-            if not token.isupper() and self._known_word(lower):
+            if (shouting or not token.isupper()) and self._known_word(lower):
                 continue
             phrase = self.phrase(lower)
             if phrase is None or phrase in text.lower():
