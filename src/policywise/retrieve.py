@@ -110,8 +110,7 @@ class Retriever:
         )
         self._lock = threading.Lock()
         self._speller: SpellingCorrector | None = None
-        self._abbreviations: Abbreviations | None = None
-        self._equivalents: TopicCoverage | None = None
+        self._policy_vocabulary: tuple[Abbreviations, TopicCoverage] | None = None
         self._counts: Counter[str] | None = None
         self._topics: TopicCoverage | None = None
         self._sites: SiteNames | None = None
@@ -146,15 +145,15 @@ class Retriever:
         return text, added
 
     def _policy_words(self) -> tuple[Abbreviations, TopicCoverage]:
-        if self._abbreviations is None or self._equivalents is None:
+        if self._policy_vocabulary is None:
             with self._lock:
-                if self._abbreviations is None or self._equivalents is None:
+                if self._policy_vocabulary is None:
                     counts = self._word_counts()
-                    self._abbreviations = Abbreviations(
-                        self._passages, counts.__contains__, self.embedder.in_vocabulary
+                    self._policy_vocabulary = (
+                        Abbreviations(self._passages, counts.__contains__, self.embedder.in_vocabulary),
+                        TopicCoverage(self._passages, equivalent_terms()),
                     )
-                    self._equivalents = TopicCoverage(self._passages, equivalent_terms())
-        return self._abbreviations, self._equivalents
+        return self._policy_vocabulary
 
     def _word_counts(self) -> Counter[str]:
         if self._counts is None:

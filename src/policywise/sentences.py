@@ -51,14 +51,13 @@ _ABBREVIATIONS = {
     "dec",
 }
 
-# What opens a list item or a clause: a bullet, "3." or "(3)", "b." or "(b)", "(iv)".
-LIST_MARKER = r"(?:[-*•]|\(?\d{1,3}[.)]|[a-z]\.|\(?[a-zA-Z]\)|\(?[ivxIVX]{1,4}\))"
+# What opens a list item or a clause, and the space after it: a bullet, "3." or "(3)", "b." or "(b)", "(iv)".
+LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\(?\d{1,3}[.)]|[a-z]\.|\(?[a-zA-Z]\)|\(?[ivxIVX]{1,4}\))\s+")
 # A candidate boundary: end punctuation, optional closing quote/bracket, whitespace, then a capital,
 # digit, quote or bracket that starts the next sentence, or a clause's label: legal drafting runs
 # "... 152 hours. (b) A seven-day shift worker ..." together when a PDF's lines are joined.
 _BOUNDARY = re.compile(r"([.!?])([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9]|\((?:[a-zA-Z]|[ivx]{1,4})\)\s)")
 _MARKER_ONLY = re.compile(r"^\s*(?:[-*•]\s*)?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]$")
-_LIST_ITEM = re.compile(rf"^\s*{LIST_MARKER}\s+")
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -66,7 +65,7 @@ def split_sentences(paragraph: str) -> list[str]:
     out: list[str] = []
     lines = [ln.strip() for ln in paragraph.split("\n") if ln.strip()]
     # A paragraph made of list items or table rows is split by line: each line is a unit of meaning.
-    if len(lines) > 1 and all(_LIST_ITEM.match(ln) or " | " in ln for ln in lines):
+    if len(lines) > 1 and all(LIST_ITEM.match(ln) or " | " in ln for ln in lines):
         for ln in lines:
             out.extend(_split_prose(ln))
         return out

@@ -25,7 +25,7 @@ from policywise.answer.scope import out_of_scope_places, places
 from policywise.facts import asks_for, has_fact
 from policywise.index.lexical import LexicalIndex, term_set, tokenize
 from policywise.index.store import PolicyIndex
-from policywise.sentences import LIST_MARKER
+from policywise.sentences import LIST_ITEM
 from policywise.types import Citation, Hit, with_markers
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,6 @@ SECONDARY_MARGIN = 0.2
 # its "It" keeps its cosine low.
 FACT_BONUS = 0.1
 
-_LEADING_MARKER = re.compile(rf"^\s*{LIST_MARKER}\s+")
 # FAQ labels ("Q: ...", "A: ...") are layout, not content.
 _QA_LABEL = re.compile(r"^(?:q|a|question|answer)\s*[:.)]\s+", re.IGNORECASE)
 _MEMO_FIELD = re.compile(r"\b(to|from|cc|bcc|subject|re)\s*:")
@@ -363,7 +362,7 @@ class ExtractiveComposer:
         if " | " in text:
             # Well-formed tables arrive labelled by the chunker; a ragged row is shown cell by cell.
             text = "; ".join(c.strip() for c in text.split(" | ") if c.strip())
-        text = _QA_LABEL.sub("", _LEADING_MARKER.sub("", text).strip()).strip()
+        text = _QA_LABEL.sub("", LIST_ITEM.sub("", text).strip()).strip()
         if len(text) < 12 and not _YES_NO.match(text):
             return None  # a label says nothing by itself
         if len(set(_MEMO_FIELD.findall(text.lower()))) >= 2:
@@ -470,7 +469,7 @@ MAX_LABEL_WORDS = 6
 
 def _item_label(c: Candidate) -> str | None:
     """The heading that says what a bulleted item is about, when the item does not say it itself."""
-    if c.lead_in is not None or not _LEADING_MARKER.match(c.raw) or ":" in c.text[:40]:
+    if c.lead_in is not None or not LIST_ITEM.match(c.raw) or ":" in c.text[:40]:
         return None
     heading = c.heading.strip(" :#")
     heading = re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", heading)  # "4.2 Dependent care" -> "Dependent care"
@@ -484,7 +483,7 @@ def _item_label(c: Candidate) -> str | None:
 
 def _as_item(c: Candidate) -> str:
     """A list item as the continuation of its lead-in: lower-case where the document wrote it so."""
-    written = _LEADING_MARKER.sub("", c.raw.strip())
+    written = LIST_ITEM.sub("", c.raw.strip())
     if written[:1].islower() and c.text[:1].isupper():
         return c.text[0].lower() + c.text[1:]
     return c.text
@@ -647,7 +646,7 @@ LIST_DECAY = 0.02
 def _is_item_of(item: Candidate, lead: Candidate) -> bool:
     if item.is_lead_in:
         return False
-    if _LEADING_MARKER.match(item.raw):
+    if LIST_ITEM.match(item.raw):
         return True
     # Numbered clauses: "3.4 ... as follows:" is completed by "3.4.1", "3.4.2", ...
     lead_number, item_number = _CLAUSE_NUMBER.match(lead.raw), _CLAUSE_NUMBER.match(item.raw)

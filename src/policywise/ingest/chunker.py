@@ -62,7 +62,7 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
     for s_index, section in enumerate(doc.sections):
         if not section.text.strip():
             continue
-        if is_contents(section):
+        if _is_contents(section):
             logger.debug("%s: section %r is a table of contents, not indexed", doc.source, section.heading)
             continue
         sid = section_id(doc.source, s_index, section)
@@ -97,7 +97,7 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
     return [_with_tokens(c, n) for c, n in zip(chunks, counts, strict=True)]
 
 
-def is_contents(section: Section) -> bool:
+def _is_contents(section: Section) -> bool:
     """Whether a section is a table of contents: headed "Contents" with most lines ending in a page number,
     or nearly all lines with dot leaders to one. A table of figures under another heading ("Grade 3 | 38")
     is content."""
